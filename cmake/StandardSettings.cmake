@@ -1,0 +1,46 @@
+# Standard settings and warnings as INTERFACE targets every target links.
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()
+
+option(WARNINGS_AS_ERRORS "Treat warnings as errors" OFF)
+option(ENABLE_ASAN "AddressSanitizer" OFF)
+option(ENABLE_UBSAN "UndefinedBehaviorSanitizer" OFF)
+option(ENABLE_TSAN "ThreadSanitizer" OFF)
+
+add_library(standard_settings INTERFACE)
+target_compile_features(standard_settings INTERFACE cxx_std_20)
+target_compile_definitions(standard_settings INTERFACE
+  BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION
+  BOOST_ASIO_NO_DEPRECATED BUILD_SWARM_VERSION="${PROJECT_VERSION}")
+set(_san "")
+if(ENABLE_ASAN)
+  list(APPEND _san address)
+endif()
+if(ENABLE_UBSAN)
+  list(APPEND _san undefined)
+endif()
+if(ENABLE_TSAN)
+  list(APPEND _san thread)
+endif()
+if(_san)
+  list(JOIN _san "," _san_list)
+  target_compile_options(standard_settings INTERFACE -fsanitize=${_san_list} -fno-omit-frame-pointer)
+  target_link_options(standard_settings INTERFACE -fsanitize=${_san_list})
+endif()
+
+add_library(standard_warnings INTERFACE)
+target_compile_options(standard_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+  -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual)
+if(WARNINGS_AS_ERRORS)
+  target_compile_options(standard_warnings INTERFACE -Werror)
+endif()

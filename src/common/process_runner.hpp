@@ -1,0 +1,66 @@
+#pragma once
+// ProcessRunner: runs one external command (argv, no shell) in its own process group, with output
+// to a file, a timeout and a cancel flag. An interface so callers can be tested with a fake.
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+
+namespace swarm {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH when it holds no '/'
+  std::filesystem::path cwd;      // empty = the caller's working directory
+  std::map<std::string, std::string> env_set;
+  std::vector<std::string> env_unset;
+  bool clear_env = false;              // start from an empty environment, then apply env_set
+  std::filesystem::path output_file;   // stdout+stderr appended; empty = /dev/null
+  std::chrono::milliseconds timeout{0};       // 0 = none
+  std::chrono::milliseconds kill_grace{5000};  // SIGTERM to the group, then SIGKILL after this
+};
+
+struct ProcessResult {
+  bool started = false;
+  int exit_code = -1;  // -1 if signalled or not started
+  int signal = 0;      // 0 if exited
+  bool timed_out = false;
+  bool cancelled = false;  // stopped because the cancel flag turned true
+  std::chrono::milliseconds duration{0};
+  long max_rss_kb = 0;  // from wait4 rusage of the child (its waited-for children included)
+  std::string error;    // why it did not start, empty otherwise
+
+  /// True when the command ran to completion and exited 0.
+  bool success() const { return started && !timed_out && !cancelled && signal == 0 && exit_code == 0; }
+};
+
+class ProcessRunner {
+ public:
+  virtual ~ProcessRunner();
+  /// Runs spec to the end (or to timeout/cancel, killing its whole process group); never throws.
+  virtual ProcessResult run(const ProcessSpec& spec, const std::atomic<bool>* cancel = nullptr) = 0;
+};
+
+/// fork+exec on POSIX; waits on a pidfd with poll(), polling `cancel` every 50 ms at most.
+class PosixProcessRunner final : public ProcessRunner {
+ public:
+  explicit PosixProcessRunner(std::shared_ptr<Clock> clock = system_clock());
+  ProcessResult run(const ProcessSpec& spec, const std::atomic<bool>* cancel = nullptr) override;
+
+ private:
+  std::shared_ptr<Clock> m_clock;
+};
+
+/// The last max_bytes (at most) of a file, starting at a line start; "" if it cannot be read.
+std::string tail_of_file(const std::filesystem::path& path, size_t max_bytes);
+
+/// One phrase for logs and reports: "exit 1", "killed by signal 9", "timed out after 30s".
+std::string describe(const ProcessResult& result);
+
+}  // namespace swarm

@@ -1,0 +1,129 @@
+#include "orchestrator/store.hpp"
+
+#include "common/logging.hpp"
+#include "orchestrator/store_internal.hpp"
+
+namespace swarm::orch {
+
+using nlohmann::json;
+
+nlohmann::json QueueRow::to_json() const {
+  json j = {{"id", id}, {"run", run_id}, {"atom", atom}, {"state", state}, {"attempts", attempts}};
+  if (drone) j["drone"] = *drone;
+  if (reason) j["reason"] = *reason;
+  return j;
+}
+
+nlohmann::json StoreEvent::to_json() const {
+  json j = {{"id", id}, {"ts_ms", ts_ms}, {"kind", kind}, {"atom", atom}, {"drone", drone}, {"detail", detail}};
+  if (request_id) j["request_id"] = *request_id;
+  return j;
+}
+
+void Store::Tx::event(const std::string& kind, std::optional<int64_t> request_id, const std::string& atom,
+                      const std::string& drone, const std::string& detail) {
+  auto& st = db().cached("INSERT INTO events(ts_ms, kind, request_id, atom, drone, detail) VALUES(?,?,?,?,?,?)");
+  st.bind(1, now_ms()).bind(2, kind).bind(3, request_id).bind(4, atom).bind(5, drone).bind(6, detail);
+  st.run();
+  m_events.push_back(StoreEvent{db().last_insert_rowid(), now_ms(), kind, request_id, atom, drone, detail});
+}
+
+void Store::Tx::commit() {
+  m_tx.commit();
+  auto events = std::move(m_events);
+  m_lock.unlock();
+  if (!events.empty()) m_store.notify(std::move(events));
+}
+
+Store::Store(const std::string& path, std::shared_ptr<Clock> clock, StoreOptions options)
+    : m_clock(std::move(clock)), m_options(options), m_db(path, DatabaseOptions{}) {
+  auto st = migrate(m_db, store_migrations());
+  if (!st) throw std::runtime_error("database " + path + ": " + st.error().message);
+}
+
+Store::~Store() = default;
+
+void Store::set_event_listener(std::function<void(const std::vector<StoreEvent>&)> listener) {
+  std::lock_guard lock(m_listener_mutex);
+  m_listener = std::move(listener);
+}
+
+void Store::notify(std::vector<StoreEvent> events) {
+  std::function<void(const std::vector<StoreEvent>&)> l;
+  {
+    std::lock_guard lock(m_listener_mutex);
+    l = m_listener;
+  }
+  if (l) l(events);
+}
+
+std::vector<StoreEvent> Store::events_since(int64_t after_id, int64_t limit) {
+  std::lock_guard lock(m_mutex);
+  auto& st = m_db.cached("SELECT id, ts_ms, kind, request_id, atom, drone, detail FROM events WHERE id > ? ORDER BY id LIMIT ?");
+  st.bind(1, after_id).bind(2, limit);
+  std::vector<StoreEvent> out;
+  while (st.step())
+    out.push_back(StoreEvent{st.column_int64(0), st.column_int64(1), st.column_text(2), st.column_optional_int64(3),
+                             st.column_text(4), st.column_text(5), st.column_text(6)});
+  return out;
+}
+
+Status Store::integrity_check() {
+  std::lock_guard lock(m_mutex);
+  return m_db.integrity_check();
+}
+
+void set_request_state(Store::Tx& tx, int64_t request_id, const std::string& state, const std::string& reason,
+                       const std::string& drone) {
+  auto& st = tx.db().cached("UPDATE requests SET state = ?, reason = ?, updated_ms = ? WHERE id = ? RETURNING atom");
+  st.bind(1, state).bind(2, reason.empty() ? std::optional<std::string>() : std::optional<std::string>(reason));
+  st.bind(3, tx.now_ms()).bind(4, request_id);
+  std::string atom;
+  if (st.step()) atom = st.column_text(0);
+  st.reset();
+  tx.event(state, request_id, atom, drone, reason);
+}
+
+void on_request_published(Store::Tx& tx, int64_t request_id) {
+  tx.db().cached("UPDATE requests SET deps_pending = deps_pending - 1 WHERE id IN "
+                 "(SELECT request_id FROM dependencies WHERE depends_on = ?) AND deps_pending > 0")
+      .bind(1, request_id)
+      .run();
+  unblock_dependents(tx, request_id);
+}
+
+void block_dependents(Store::Tx& tx, int64_t request_id, const std::string& reason) {
+  std::vector<int64_t> frontier{request_id};
+  while (!frontier.empty()) {
+    int64_t id = frontier.back();
+    frontier.pop_back();
+    std::vector<int64_t> next;
+    {
+      auto& st = tx.db().cached(
+          "SELECT r.id FROM dependencies d JOIN requests r ON r.id = d.request_id "
+          "WHERE d.depends_on = ? AND r.state IN ('needed','blocked') AND r.blocked_by IS NULL");
+      st.bind(1, id);
+      while (st.step()) next.push_back(st.column_int64(0));
+    }
+    for (int64_t dep : next) {
+      tx.db().cached("UPDATE requests SET blocked_by = ? WHERE id = ?").bind(1, request_id).bind(2, dep).run();
+      set_request_state(tx, dep, "blocked", reason);
+      frontier.push_back(dep);
+    }
+  }
+}
+
+void unblock_dependents(Store::Tx& tx, int64_t request_id) {
+  std::vector<int64_t> ids;
+  {
+    auto& st = tx.db().cached("SELECT id FROM requests WHERE blocked_by = ? AND state = 'blocked'");
+    st.bind(1, request_id);
+    while (st.step()) ids.push_back(st.column_int64(0));
+  }
+  for (int64_t id : ids) {
+    tx.db().cached("UPDATE requests SET blocked_by = NULL WHERE id = ?").bind(1, id).run();
+    set_request_state(tx, id, "needed", "");
+  }
+}
+
+}  // namespace swarm::orch

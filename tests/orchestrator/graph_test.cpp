@@ -215,7 +215,9 @@ TEST(Graph, LongCycleNeedsNoRecursion) {
   // 200,000 nodes in one chain closed into a cycle: a recursive Tarjan would overflow the stack.
   const std::size_t n = 200'000;
   std::vector<GraphNode> nodes;
-  for (std::size_t i = 0; i < n; ++i) nodes.push_back(node("p" + std::to_string(i), 1, {"p" + std::to_string((i + 1) % n)}));
+  for (std::size_t i = 0; i < n; ++i) {
+    nodes.push_back(node("p" + std::to_string(i), 1, {"p" + std::to_string((i + 1) % n)}));
+  }
   GraphAnalysis a = analyse_graph(nodes);
   ASSERT_EQ(a.removed.size(), 1u);
   ASSERT_EQ(a.cycles.size(), 1u);

@@ -5,6 +5,7 @@
 
 #include "common/config.hpp"
 #include "common/logging.hpp"
+#include "common/port_file.hpp"
 #include "common/signals.hpp"
 #include "orchestrator/orchestrator.hpp"
 
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
   })->capture_default_str();
   app.add_option("--log-file", log.file, "Also log to this file (rotated)");
   app.add_flag("--check-config", check_config, "Check the configuration and exit");
+  std::string port_file;
+  app.add_option("--port-file", port_file, "Write the bound port to this file once serving (for --listen HOST:0)");
   swarm::Config config(app, "swarm-orchestrator");
   if (auto rc = config.parse(argc, argv)) return *rc;
   if (check_config) {
@@ -57,6 +60,10 @@ int main(int argc, char** argv) {
   auto port = orchestrator.start();
   if (!port) {
     spdlog::error("cannot start: {}", port.error().message);
+    return 1;
+  }
+  if (!port_file.empty() && !swarm::write_port_file(port_file, *port)) {
+    spdlog::error("cannot write port file {}", port_file);
     return 1;
   }
   std::unique_lock lock(m);

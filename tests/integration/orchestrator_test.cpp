@@ -137,7 +137,7 @@ TEST(OrchestratorProcess, IntakeAttacksAreRefusedAndNothingPublished) {
     auto rel = o.drone("d1").post_json("/api/v1/leases/" + (*lease)["lease_id"].get<std::string>() + "/release",
                                        {{"fence", (*lease)["fence"]}});
     ASSERT_EQ(rel->status, 200);
-    o.admin().post_json("/api/v1/queue/cancel", {{"atom", atom}});
+    (void)o.admin().post_json("/api/v1/queue/cancel", {{"atom", atom}});
   }
   auto idx = parse_packages(o.packages());
   ASSERT_TRUE(idx.ok());

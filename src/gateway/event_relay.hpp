@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -30,8 +31,10 @@ class EventRelay {
   void start();
   /// Stops and joins the threads (within about 100 ms). Idempotent.
   void stop();
+  /// Ends the waits between attempts now (an orchestrator came up).
+  void wake();
 
-  /// The envelope an orchestrator's event becomes on the gateway's stream.
+  /// The envelope an orchestrator's event becomes on the gateway's stream (kind: data.kind, else the SSE name).
   static nlohmann::json envelope(const std::string& orchestrator_name, const std::string& url, const std::string& event,
                                  const std::string& data, int64_t ts_ms);
 
@@ -46,6 +49,7 @@ class EventRelay {
   std::atomic<bool> m_stop{false};
   std::mutex m_mutex;
   std::condition_variable m_cv;
+  uint64_t m_wakeups = 0;
   std::vector<std::thread> m_threads;
 };
 

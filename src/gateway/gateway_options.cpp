@@ -81,6 +81,7 @@ void add_gateway_options(CLI::App& app, GatewayOptions& o) {
       ->capture_default_str();
   app.add_option("--log-file", o.log_file, "Also log to this file (rotated)")->envname("GATEWAY_LOG_FILE");
   app.add_flag("--check-config", o.check_config, "Check the configuration, print it, and exit (0 ok, 2 bad)");
+  app.add_option("--port-file", o.port_file, "Write the bound port to this file once listening (for --listen HOST:0)");
 }
 
 Result<std::map<std::string, std::string>> parse_address_overrides(const std::vector<std::string>& entries) {

@@ -29,10 +29,11 @@ struct GatewayOptions {
   std::vector<std::string> drone_address_overrides;  // NAME=HOST
   std::string dashboard_dir;                        // empty: the copy built into the executable
   bool private_status = false;                      // GET status calls need the admin token too
-  int http_threads = 8;
+  int http_threads = 16;                            // proxied and control calls block one each
   std::string log_level = "info";
   std::string log_file;
   bool check_config = false;
+  std::string port_file;                            // write the bound port here once listening
 };
 
 /// Adds every gateway flag (with its environment variable) to `app`, writing into `options`.

@@ -51,7 +51,8 @@ bool OrchestratorPool::read_status(const json& status, OrchestratorState& s, std
       if (f.is_string()) s.fingerprints.push_back(f.get<std::string>());
   }
   s.reference_fingerprint = json();
-  if (auto it = status.find("reference_fingerprint"); it != status.end() && it->is_object()) s.reference_fingerprint = *it;
+  if (auto it = status.find("reference_fingerprint"); it != status.end() && it->is_object() && !it->empty())
+    s.reference_fingerprint = *it;
   s.runs = json::array();
   if (auto it = status.find("runs"); it != status.end() && it->is_array()) s.runs = *it;
   return true;

@@ -150,6 +150,17 @@ bool Registry::apply_heartbeat(const std::string& name, const HeartbeatUpdate& u
   return st.run() > 0;
 }
 
+std::map<std::string, int64_t> Registry::assigned_counts(int64_t min_last_seen_ms) {
+  std::lock_guard lock(m_mutex);
+  auto& st = m_db.cached(
+      "SELECT orchestrator, COUNT(*) FROM drones WHERE approval = 'approved' AND orchestrator != '' AND last_seen_ms >= ? "
+      "GROUP BY orchestrator");
+  st.bind(1, min_last_seen_ms);
+  std::map<std::string, int64_t> out;
+  while (st.step()) out[st.column_text(0)] = st.column_int64(1);
+  return out;
+}
+
 bool Registry::set_approval(const std::string& name, const std::string& approval) {
   std::lock_guard lock(m_mutex);
   auto& st = m_db.cached("UPDATE drones SET approval = ? WHERE name = ?");

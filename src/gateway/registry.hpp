@@ -4,6 +4,7 @@
 // heartbeats from many drones never overwrite one another.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -88,6 +89,8 @@ class Registry {
   void save_drone(const DroneRecord& record);
   /// Applies one heartbeat with a single UPDATE of that drone's row; false when there is no such row.
   bool apply_heartbeat(const std::string& name, const HeartbeatUpdate& update);
+  /// Approved drones seen since `min_last_seen_ms`, per orchestrator URL (empty URLs left out).
+  std::map<std::string, int64_t> assigned_counts(int64_t min_last_seen_ms);
   /// Sets the approval of an existing drone; false when there is no such drone.
   bool set_approval(const std::string& name, const std::string& approval);
 

@@ -24,7 +24,7 @@ int64_t count_for(const std::map<std::string, int64_t>& counts, const std::strin
 json reference_for(const std::vector<const OrchestratorState*>& live, const std::string& chosen_url) {
   const OrchestratorState* best = nullptr;
   for (const auto* o : live) {
-    if (!o->reference_fingerprint.is_object()) continue;
+    if (!o->reference_fingerprint.is_object() || o->reference_fingerprint.empty()) continue;
     if (o->url == chosen_url) return o->reference_fingerprint;
     if (!best || o->ready > best->ready) best = o;
   }
@@ -35,7 +35,7 @@ json reference_for(const std::vector<const OrchestratorState*>& live, const std:
 
 json fingerprint_difference(const json& drone, const json& reference) {
   json diff = json::object();
-  if (!reference.is_object()) return diff;
+  if (!reference.is_object() || reference.empty()) return diff;
   json mine = drone.is_object() ? drone : json::object();
   for (const auto& [key, value] : reference.items()) {
     if (key == "hash") continue;

@@ -44,7 +44,7 @@ RouteDecision choose_orchestrator(const std::vector<OrchestratorState>& orchestr
                                   const std::map<std::string, int64_t>& assigned_counts);
 
 /// The keys (other than "hash") whose values differ between `drone` and `reference`, or that only one
-/// has: {KEY: {"drone": value|null, "reference": value|null}}. Empty when `reference` is not an object.
+/// has: {KEY: {"drone": value|null, "reference": value|null}}. Empty when `reference` is not a non-empty object.
 nlohmann::json fingerprint_difference(const nlohmann::json& drone, const nlohmann::json& reference);
 
 }  // namespace swarm::gateway

@@ -87,9 +87,8 @@ Result<uint16_t> Orchestrator::start() {
   d.intake = std::make_unique<Intake>(
       IntakePaths{d.options.staging_dir, d.options.pkgdir, d.options.data_dir / "incoming", d.options.data_dir / "logs"});
   d.binhost = std::make_unique<Binhost>(*d.store, d.options.pkgdir, d.clock, std::chrono::milliseconds(d.options.index_batch_ms));
-  auto summary = d.binhost->reconcile();
+  auto summary = d.binhost->reconcile(d.options.data_dir / "incoming");
   d.log->info("reconciled PKGDIR {}: {}", d.options.pkgdir.string(), summary.dump());
-  if (auto st = d.binhost->publish_now(); !st) d.log->warn("first index write failed: {}", st.error().message);
   d.store->set_event_listener([&d](const std::vector<StoreEvent>& ev) { d.on_events(ev); });
 
   HttpServerOptions ho;
@@ -162,7 +161,14 @@ void Orchestrator::Impl::dispatch_loop() {
       std::lock_guard lock(waiters_mutex);
       copy.assign(waiters.begin(), waiters.end());
     }
+    int64_t ready = 0;
+    try {
+      ready = store->ready_count();
+    } catch (const std::exception& e) {
+      log->error("ready count failed: {}", e.what());
+    }
     for (auto& w : copy) {
+      if (ready <= 0) break;  // nothing to hand out: no claim transactions for idle waiters
       if (w->done) continue;
       try {
         auto lease = store->claim(w->drone);
@@ -173,6 +179,7 @@ void Orchestrator::Impl::dispatch_loop() {
           (void)intake->prepare_lease_dir(w->drone.name, (*lease)->lease_id);
           metrics.add("swarm_leases_issued_total");
           w->respond(HttpResponse::json(lease_json(**lease)));
+          --ready;
         }
       } catch (const std::exception& e) {
         log->error("dispatch for {} failed: {}", w->drone.name, e.what());

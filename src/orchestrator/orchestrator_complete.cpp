@@ -66,9 +66,9 @@ HttpResponse Orchestrator::Impl::complete_built(LeaseRecord lease, CompleteReque
   std::error_code ec;
   std::filesystem::remove(staged->copy, ec);
   if (!prepared) {
+    // Our failure, not the drone's: the lease and the staged file stay, the drone sends the completion again.
     log->error("cannot prepare {} (BUILD_ID {}): {}", lease.atom, build_id, prepared.error().message);
-    auto answer = store->record_bad_upload(lease, prepared.error().message);
-    return HttpResponse::json(answer.to_json());
+    return HttpResponse::error(503, "internal", "cannot prepare the binary: " + prepared.error().message);
   }
   auto& [record, temp] = *prepared;
   std::string rel = record.path;

@@ -11,6 +11,7 @@ nlohmann::json QueueRow::to_json() const {
   json j = {{"id", id}, {"run", run_id}, {"atom", atom}, {"state", state}, {"attempts", attempts}};
   if (drone) j["drone"] = *drone;
   if (reason) j["reason"] = *reason;
+  if (last_build_id) j["last_build_id"] = *last_build_id;
   return j;
 }
 

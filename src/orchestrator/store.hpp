@@ -68,6 +68,7 @@ struct QueueRow {
   int64_t attempts = 0;
   std::optional<std::string> drone;
   std::optional<std::string> reason;
+  std::optional<int64_t> last_build_id;  // its latest attempt: GET /api/v1/builds/{id}/log
   nlohmann::json to_json() const;
 };
 
@@ -85,7 +86,8 @@ struct BinaryRecord {
   bool indexed = false;
 };
 
-/// What the acceptance step needs recorded; `install` links the file into PKGDIR inside the transaction.
+/// What the acceptance step needs recorded; `install` links the file into PKGDIR before the transaction,
+/// `uninstall` removes it again when the binary is not recorded (superseded, or the commit failed).
 struct Acceptance {
   BinaryRecord binary;
   std::function<Status()> install;    // must not replace an existing file
@@ -116,6 +118,8 @@ class Store {
   Result<int64_t> cancel(const QueueAction& action);  // waiting requests -> cancelled; count
   Result<int64_t> set_paused(const QueueAction& action, bool paused);
   std::vector<QueueRow> queue(const std::string& state_filter = "", int64_t limit = 10000);
+  /// Requests ready now (needed, dependencies published, run not paused, no backoff), any fingerprint.
+  int64_t ready_count();
   nlohmann::json status();
 
   // --- leases (leases.cpp) ---

@@ -218,6 +218,17 @@ int64_t Store::allocate_build_id(const std::string& cpv) {
 }
 
 Result<CompleteResponse> Store::record_acceptance(const LeaseRecord& lease, const CompleteRequest& req, Acceptance acc) {
+  // Installed first, outside the store's lock (link + directory fsync are the slow part): a crash before
+  // the commit leaves a file the database does not know, which start-up reconciliation sets aside.
+  if (auto st = acc.install(); !st) return st.error();
+  bool keep_file = false;
+  struct Undo {
+    Acceptance& acc;
+    bool& keep;
+    ~Undo() {
+      if (!keep && acc.uninstall) acc.uninstall();
+    }
+  } undo{acc, keep_file};
   Tx tx(*this);
   auto& db = tx.db();
   int64_t now = tx.now_ms();
@@ -270,14 +281,8 @@ Result<CompleteResponse> Store::record_acceptance(const LeaseRecord& lease, cons
   CompleteResponse answer;
   answer.accepted = true;
   store_answer(db, lease.lease_id, answer);
-  // Installed last, inside the transaction: a failed install rolls the records back.
-  if (auto st = acc.install(); !st) return st.error();
-  try {
-    tx.commit();
-  } catch (...) {
-    if (acc.uninstall) acc.uninstall();
-    throw;
-  }
+  tx.commit();
+  keep_file = true;
   return answer;
 }
 

@@ -27,7 +27,16 @@ LeaseRecord read_lease(Statement& st) {
 
 namespace {
 
+// Records that the drone was seen; writes only when something changed or a few seconds passed, so
+// that an idle long-poll costs no fsync.
 void upsert_drone(Database& db, const DroneIdentity& d, int64_t now) {
+  {
+    auto& st = db.cached("SELECT fingerprint_hash, last_seen_ms FROM drones WHERE name = ?");
+    st.bind(1, d.name);
+    bool fresh = st.step() && st.column_text(0) == d.fingerprint_hash && st.column_int64(1) > now - 5000;
+    st.reset();
+    if (fresh) return;
+  }
   db.cached("INSERT INTO drones(name, fingerprint_hash, last_seen_ms) VALUES(?,?,?) "
             "ON CONFLICT(name) DO UPDATE SET fingerprint_hash = excluded.fingerprint_hash, last_seen_ms = excluded.last_seen_ms")
       .bind(1, d.name)

@@ -24,7 +24,8 @@ std::vector<QueueRow> Store::queue(const std::string& state_filter, int64_t limi
   int64_t seen_after = now - m_options.offline_after_ms;
   std::string sql =
       "SELECT r.id, r.run_id, r.atom, r.state, r.attempts, r.last_drone, r.reason, r.deps_pending, r.backoff_until_ms, "
-      "u.paused, u.fingerprint_hash FROM requests r JOIN runs u ON u.id = r.run_id";
+      "u.paused, u.fingerprint_hash, (SELECT MAX(b.id) FROM builds b WHERE b.request_id = r.id) "
+      "FROM requests r JOIN runs u ON u.id = r.run_id";
   if (!state_filter.empty()) sql += " WHERE r.state = ?";
   sql += " ORDER BY r.priority DESC, r.critical_path_s DESC, r.seq LIMIT ?";
   auto st = m_db.prepare(sql);
@@ -41,6 +42,7 @@ std::vector<QueueRow> Store::queue(const std::string& state_filter, int64_t limi
     r.attempts = st.column_int64(4);
     r.drone = st.column_optional_text(5);
     r.reason = st.column_optional_text(6);
+    r.last_build_id = st.column_optional_int64(11);
     if (r.state == "needed") {
       int64_t deps_pending = st.column_int64(7);
       int64_t backoff = st.column_int64(8);
@@ -82,6 +84,17 @@ std::vector<QueueRow> Store::queue(const std::string& state_filter, int64_t limi
   return rows;
 }
 
+int64_t Store::ready_count() {
+  std::lock_guard lock(m_mutex);
+  auto& st = m_db.cached(
+      "SELECT COUNT(*) FROM requests r JOIN runs u ON u.id = r.run_id WHERE r.state = 'needed' AND r.deps_pending = 0 "
+      "AND u.paused = 0 AND r.backoff_until_ms <= ?");
+  st.bind(1, m_clock->now_unix_ms());
+  int64_t n = st.step() ? st.column_int64(0) : 0;
+  st.reset();
+  return n;
+}
+
 json Store::status() {
   std::lock_guard lock(m_mutex);
   int64_t now = m_clock->now_unix_ms();
@@ -91,14 +104,7 @@ json Store::status() {
     auto& st = m_db.cached("SELECT state, COUNT(*) FROM requests GROUP BY state");
     while (st.step()) queue[st.column_text(0)] = st.column_int64(1);
   }
-  int64_t ready = 0;
-  {
-    auto& st = m_db.cached(
-        "SELECT COUNT(*) FROM requests r JOIN runs u ON u.id = r.run_id WHERE r.state = 'needed' AND r.deps_pending = 0 "
-        "AND u.paused = 0 AND r.backoff_until_ms <= ?");
-    st.bind(1, now);
-    if (st.step()) ready = st.column_int64(0);
-  }
+  int64_t ready = ready_count();
   json runs = json::array();
   json fingerprints = json::array();
   json reference = json::object();

@@ -98,7 +98,7 @@ for i in $(seq 1 "$drones"); do
   "$bin_drone" --gateway "$gateway" --name $d --token-file "$demo/$d/token" --report-ip 127.0.0.1 \
     --emerge-command "$emerge" --emerge-info-command "$emerge --info" --portage-dir "$demo/portage" \
     --pkgdir "$demo/$d/pkgdir" --work-dir "$demo/$d/work" --upload-key "$demo/$d/upload_key" \
-    --known-hosts "$demo/ssh/known_hosts" --control-listen 127.0.0.1:$((base + 70 + i)) --config /dev/null \
+    --known-hosts "$demo/ssh/known_hosts" --sync-command /bin/true --control-listen 127.0.0.1:$((base + 70 + i)) --config /dev/null \
     >"$demo/logs/$d.log" 2>&1 &
   pids+=($!)
 done

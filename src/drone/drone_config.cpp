@@ -61,7 +61,8 @@ void add_drone_options(CLI::App& app, DroneConfig& c) {
   app.add_option("--log-tail-bytes", c.log_tail_bytes, "Bytes of build log sent with a completion");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn or error");
   app.add_option("--log-file", c.log_file, "Log file (besides stderr)");
-  app.add_flag("--check-config", c.check_config, "Check the configuration and exit");
+  app.add_option("--port-file", c.port_file, "Write the control endpoint's port here once listening");
+  app.add_flag("--check-config", c.check_config, "Check the configuration and exit (0 good, 2 bad)");
 }
 
 void apply_machine_defaults(DroneConfig& c) {

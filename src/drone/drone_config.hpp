@@ -56,6 +56,7 @@ struct DroneConfig {
 
   std::string log_level = "info";
   std::string log_file;
+  std::filesystem::path port_file;  // the control port is written here once listening (tests, --control-listen :0)
   bool check_config = false;
 };
 

@@ -1,0 +1,128 @@
+#include "drone/builder.hpp"
+
+#include <sys/stat.h>
+
+#include <cctype>
+#include <fstream>
+#include <set>
+
+#include "common/packages_index.hpp"
+#include "drone/build_command.hpp"
+#include "drone/durable_file.hpp"
+
+namespace swarm::drone {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void append_line(const fs::path& log_file, const std::string& line) {
+  std::error_code ec;
+  fs::create_directories(log_file.parent_path(), ec);
+  std::ofstream out(log_file, std::ios::app);
+  out << line << "\n";
+}
+
+std::string join(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+}  // namespace
+
+Builder::Builder(BuilderSettings settings, ProcessRunner& runner, const Clock& clock)
+    : m_settings(std::move(settings)), m_runner(runner), m_clock(clock) {}
+
+std::string Builder::local_revision() const {
+  auto text = read_whole_file(m_settings.work_dir / "repo_revision");
+  if (!text) return {};
+  std::string r = *text;
+  while (!r.empty() && (r.back() == '\n' || r.back() == ' ')) r.pop_back();
+  return r;
+}
+
+bool Builder::needs_sync(const std::string& wanted) const { return !wanted.empty() && wanted != local_revision(); }
+
+Status Builder::sync(const std::string& wanted, const fs::path& log_file, const std::atomic<bool>* cancel) {
+  if (m_settings.sync_command.empty())
+    return make_error(ErrorKind::invalid, "the lease needs repository revision " + wanted + " and no --sync-command is set");
+  append_line(log_file, ">>> swarm-drone: syncing to repository revision " + wanted + ": " + join(m_settings.sync_command));
+  ProcessSpec spec;
+  spec.argv = m_settings.sync_command;
+  spec.output_file = log_file;
+  spec.timeout = m_settings.sync_timeout;
+  spec.kill_grace = m_settings.kill_grace;
+  spec.env_set["PKGDIR"] = m_settings.pkgdir.string();
+  spec.env_set["SWARM_REPO_REVISION"] = wanted;
+  ProcessResult r = m_runner.run(spec, cancel);
+  if (r.cancelled) return make_error(ErrorKind::conflict, "sync cancelled");
+  if (!r.success()) return make_error(ErrorKind::io, "sync " + describe(r));
+  return write_file_durably(m_settings.work_dir / "repo_revision", wanted + "\n");
+}
+
+BuildReport Builder::build(const Atom& atom, std::chrono::milliseconds timeout, const fs::path& log_file,
+                           const std::atomic<bool>* cancel, size_t log_tail_bytes) {
+  BuildReport report;
+  ProcessSpec spec;
+  spec.argv = emerge_argv(m_settings.emerge_command, atom);
+  spec.output_file = log_file;
+  spec.timeout = timeout;
+  spec.kill_grace = m_settings.kill_grace;
+  spec.env_set["PKGDIR"] = m_settings.pkgdir.string();
+  append_line(log_file, ">>> swarm-drone: " + join(spec.argv));
+  report.start_unix = m_clock.now_unix();
+  ProcessResult r = m_runner.run(spec, cancel);
+  report.summary = describe(r);
+  report.exit_code = r.started && r.signal == 0 ? r.exit_code : (r.signal != 0 ? 128 + r.signal : -1);
+  report.duration_s = static_cast<double>(r.duration.count()) / 1000.0;
+  report.max_rss_mb = r.max_rss_kb / 1024;
+  append_line(log_file, ">>> swarm-drone: emerge " + report.summary);
+  if (r.cancelled) {
+    report.cancelled = true;
+    return report;
+  }
+  bool found = false;
+  if (r.success()) {
+    auto bin = find_built_binary(m_settings.pkgdir, atom, report.start_unix);
+    if (bin) {
+      report.binary = *bin;
+      found = true;
+    } else {
+      append_line(log_file, ">>> swarm-drone: no binary: " + bin.error().message);
+      report.summary += ", no binary: " + bin.error().message;
+    }
+  }
+  const std::string tail = tail_of_file(log_file, std::max<size_t>(log_tail_bytes, 4096));
+  report.failure_class = classify_build(r, tail, found);
+  return report;
+}
+
+int Builder::remove_placeholders(const Atom& atom) const {
+  std::set<std::string> listed;
+  if (auto text = read_whole_file(m_settings.pkgdir / "Packages"); text) {
+    if (auto index = parse_packages(*text); index)
+      for (const auto& e : index->packages)
+        if (auto it = e.find("PATH"); it != e.end()) listed.insert(it->second);
+  }
+  const fs::path dir = m_settings.pkgdir / atom.category / atom.pn;
+  const std::string prefix = atom.pf() + "-";
+  int removed = 0;
+  std::error_code ec;
+  std::vector<fs::path> empties;
+  for (const auto& item : fs::directory_iterator(dir, ec)) {
+    const std::string name = item.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || listed.count(atom.category + "/" + atom.pn + "/" + name)) continue;
+    std::string rest = name.substr(prefix.size());
+    size_t digits = 0;
+    while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
+    if (digits == 0 || (rest.substr(digits) != ".gpkg.tar" && rest.substr(digits) != ".xpak")) continue;
+    struct stat st {};
+    if (::lstat(item.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) empties.push_back(item.path());
+  }
+  for (const auto& p : empties)
+    if (fs::remove(p, ec)) ++removed;
+  return removed;
+}
+
+}  // namespace swarm::drone

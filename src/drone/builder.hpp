@@ -1,0 +1,65 @@
+#pragma once
+// Builder: syncs the ebuild tree when a lease needs a newer one, runs the canonical emerge command
+// for one atom in its own process group with the lease's timeout, and finds the binary it produced.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/atom.hpp"
+#include "common/clock.hpp"
+#include "common/process_runner.hpp"
+#include "drone/local_binaries.hpp"
+
+namespace swarm::drone {
+
+struct BuilderSettings {
+  std::vector<std::string> emerge_command = {"emerge"};
+  std::vector<std::string> sync_command;  // empty: never sync
+  std::filesystem::path pkgdir;
+  std::filesystem::path work_dir;         // holds repo_revision, the last synced revision
+  std::chrono::milliseconds sync_timeout{1'800'000};
+  std::chrono::milliseconds kill_grace{10'000};
+};
+
+struct BuildReport {
+  bool cancelled = false;                    // stopped by the cancel flag: nothing to report
+  std::optional<std::string> failure_class;  // nullopt with !cancelled: built
+  LocalBinary binary;                        // when built
+  int64_t exit_code = 0;
+  double duration_s = 0;
+  int64_t max_rss_mb = 0;
+  int64_t start_unix = 0;
+  std::string summary;  // one line for logs: "exit 0", "timed out after 30s", ...
+};
+
+class Builder {
+ public:
+  /// `runner` and `clock` must outlive the builder.
+  Builder(BuilderSettings settings, ProcessRunner& runner, const Clock& clock);
+
+  /// The ebuild repository revision this drone last synced to ("" when never).
+  std::string local_revision() const;
+  /// True when `wanted` is set and differs from local_revision().
+  bool needs_sync(const std::string& wanted) const;
+  /// Runs the sync command (output appended to `log_file`) and records `wanted` on success.
+  Status sync(const std::string& wanted, const std::filesystem::path& log_file, const std::atomic<bool>* cancel);
+
+  /// Builds `atom` (output appended to `log_file`), killing the group at `timeout` or on cancel.
+  BuildReport build(const Atom& atom, std::chrono::milliseconds timeout, const std::filesystem::path& log_file,
+                    const std::atomic<bool>* cancel, size_t log_tail_bytes);
+
+  /// Deletes the empty placeholders a failed build of `atom` left (files Packages does not list).
+  int remove_placeholders(const Atom& atom) const;
+
+ private:
+  BuilderSettings m_settings;
+  ProcessRunner& m_runner;
+  const Clock& m_clock;
+};
+
+}  // namespace swarm::drone

@@ -1,0 +1,156 @@
+#include "drone/delivery.hpp"
+
+#include <unistd.h>
+
+#include "common/logging.hpp"
+#include "common/process_runner.hpp"
+#include "drone/backoff.hpp"
+#include "drone/orchestrator_client.hpp"
+
+namespace swarm::drone {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::shared_ptr<spdlog::logger> logger() { return component_logger("upload"); }
+}  // namespace
+
+std::string staged_log_path(const std::string& lease_id) { return "logs/" + lease_id + ".log"; }
+
+CompleteRequest completion_for(const JournalEntry& e, size_t log_tail_bytes) {
+  CompleteRequest req;
+  req.lease_id = e.lease.lease_id;
+  req.fence = e.lease.fence;
+  const bool built = e.failure_class.empty() && !e.binary.empty();
+  req.result = built ? "built" : "failed";
+  if (built) {
+    req.path = e.binary;
+    req.sha256 = e.sha256;
+    req.size = e.size;
+  } else {
+    req.failure_class = e.failure_class.empty() ? std::string("build") : e.failure_class;
+  }
+  req.duration_s = e.duration_s;
+  req.max_rss_mb = e.max_rss_mb;
+  req.exit_code = e.exit_code;
+  req.log_tail = e.log_file.empty() ? std::string() : tail_of_file(e.log_file, log_tail_bytes);
+  if (e.log_uploaded) req.log_path = staged_log_path(e.lease.lease_id);
+  return req;
+}
+
+Delivery::Delivery(const DroneConfig& config, DroneState& state, const Uploader& uploader, const Clock& clock)
+    : m_config(config), m_state(state), m_uploader(uploader), m_clock(clock) {}
+
+Result<std::string> Delivery::stage_log(const JournalEntry& entry) const {
+  const std::string& id = entry.lease.lease_id;
+  const fs::path box = m_config.work_dir / "outbox" / id;
+  const fs::path staged = box / staged_log_path(id);
+  std::error_code ec;
+  fs::create_directories(staged.parent_path(), ec);
+  if (ec) return make_error(ErrorKind::io, "cannot create " + staged.parent_path().string() + ": " + ec.message());
+  if (entry.log_file.empty() || !fs::is_regular_file(entry.log_file))
+    return make_error(ErrorKind::not_found, "no build log to upload");
+  fs::remove(staged, ec);
+  // A hard link costs nothing; a copy when the work dir spans file systems.
+  if (::link(entry.log_file.c_str(), staged.c_str()) != 0) {
+    fs::copy_file(entry.log_file, staged, fs::copy_options::overwrite_existing, ec);
+    if (ec) return make_error(ErrorKind::io, "cannot copy the log to " + staged.string() + ": " + ec.message());
+  }
+  // rsync's /./ marker: everything after it is recreated under the destination.
+  return (box.lexically_normal() / "." / staged_log_path(id)).string();
+}
+
+void Delivery::clear_outbox(const std::string& lease_id) const {
+  std::error_code ec;
+  if (valid_lease_id(lease_id)) fs::remove_all(m_config.work_dir / "outbox" / lease_id, ec);
+}
+
+StepEnd Delivery::upload(JournalEntry& entry, bool with_binary, int64_t max_attempts) const {
+  std::vector<std::string> sources;
+  if (with_binary) sources.push_back("./" + entry.binary);
+  auto log_source = stage_log(entry);
+  if (log_source) {
+    sources.push_back(*log_source);
+  } else {
+    logger()->warn("lease {}: the full log will not be uploaded: {}", entry.lease.lease_id, log_source.error().message);
+  }
+  if (sources.empty()) return StepEnd::gave_up;
+  const fs::path transcript = m_config.work_dir / "logs" / "upload.log";
+  Backoff backoff(seconds_ms(m_config.backoff_initial_s), seconds_ms(m_config.backoff_max_s));
+  for (int64_t attempt = 1;; ++attempt) {
+    if (m_state.lease_revoked()) return StepEnd::lease_lost;
+    if (m_state.hard_stop()) return StepEnd::stopped;
+    m_state.set_activity(Activity::uploading);
+    const auto t0 = m_clock.now_steady();
+    Status st = m_uploader.upload(m_config.pkgdir, sources, entry.lease.upload, transcript, m_state.cancel_flag());
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.now_steady() - t0);
+    m_state.note_upload(took, st ? std::string() : st.error().message);
+    if (st) {
+      entry.log_uploaded = log_source.ok();
+      logger()->info("lease {}: uploaded {} to {}@{}:{} in {} ms (attempt {})", entry.lease.lease_id,
+                     with_binary ? entry.binary : staged_log_path(entry.lease.lease_id), entry.lease.upload.user,
+                     entry.lease.upload.host, entry.lease.upload.path, took.count(), attempt);
+      return StepEnd::done;
+    }
+    if (m_state.lease_revoked()) return StepEnd::lease_lost;
+    if (m_state.hard_stop()) return StepEnd::stopped;
+    if (st.error().kind == ErrorKind::invalid) {
+      logger()->error("lease {}: cannot upload: {}", entry.lease.lease_id, st.error().message);
+      return StepEnd::gave_up;
+    }
+    if (max_attempts > 0 && attempt >= max_attempts) {
+      logger()->error("lease {}: upload failed {} times, giving up: {}", entry.lease.lease_id, attempt,
+                      st.error().message);
+      return StepEnd::gave_up;
+    }
+    auto delay = backoff.next();
+    logger()->warn("lease {}: upload attempt {} failed after {} ms: {}; retrying in {} ms", entry.lease.lease_id,
+                   attempt, took.count(), st.error().message, delay.count());
+    if (!m_state.pause(delay)) return StepEnd::stopped;
+  }
+}
+
+CompleteOutcome Delivery::complete(const JournalEntry& entry) const {
+  CompleteOutcome out;
+  const CompleteRequest request = completion_for(entry, static_cast<size_t>(m_config.log_tail_bytes));
+  Backoff backoff(seconds_ms(m_config.backoff_initial_s), seconds_ms(m_config.backoff_max_s));
+  int refusals = 0;
+  for (int64_t attempt = 1;; ++attempt) {
+    if (m_state.hard_stop()) {
+      out.end = StepEnd::stopped;
+      return out;
+    }
+    OrchestratorClient client(entry.orchestrator, m_state.ticket_for(entry.orchestrator),
+                              seconds_ms(m_config.http_timeout_s), seconds_ms(m_config.work_poll_timeout_s));
+    auto r = client.complete(request);
+    if (r) {
+      out.end = StepEnd::done;
+      out.answer = *r;
+      return out;
+    }
+    out.error = r.error().message;
+    if (r.error().kind == ErrorKind::conflict) {
+      logger()->warn("lease {}: completion refused, the lease is not ours: {}", entry.lease.lease_id, out.error);
+      out.end = StepEnd::lease_lost;
+      return out;
+    }
+    // A stale ticket heals with the next heartbeat; a request the orchestrator cannot take does not.
+    const bool refusal = r.error().kind == ErrorKind::unauthorized || r.error().kind == ErrorKind::invalid ||
+                         r.error().kind == ErrorKind::not_found;
+    if ((refusal && ++refusals >= 5) || (m_config.complete_attempts > 0 && attempt >= m_config.complete_attempts)) {
+      logger()->error("lease {}: giving up on the completion for now after {} attempts: {}", entry.lease.lease_id,
+                      attempt, out.error);
+      out.end = StepEnd::gave_up;
+      return out;
+    }
+    auto delay = backoff.next();
+    logger()->warn("lease {}: completion attempt {} failed: {}; retrying in {} ms", entry.lease.lease_id, attempt,
+                   out.error, delay.count());
+    if (!m_state.pause(delay)) {
+      out.end = StepEnd::stopped;
+      return out;
+    }
+  }
+}
+
+}  // namespace swarm::drone

@@ -125,6 +125,10 @@ cat > "$demo/graph.json" <<'JSON'
 ]}
 JSON
 export BUILD_SWARM_GATEWAY=$gateway
+for _ in $(seq 1 100); do  # the gateway polls the orchestrator once a second
+  curl -fsS "$gateway/api/v1/status" | grep -q '"up":true' && break
+  sleep 0.2
+done
 "$cli" --admin-token-file "$demo/gateway/admin.token" submit --graph "$demo/graph.json"
 
 say "progress (dashboard: $gateway/)"

@@ -152,8 +152,12 @@ function eventText(e) {
   const d = e.data;
   let detail = "";
   if (d && typeof d === "object") {
-    detail = ["atom", "activity", "orchestrator", "to", "reason", "message", "state", "detail"]
-      .filter((k) => d[k] !== undefined && d[k] !== "").map((k) => k + "=" + d[k]).join(" ");
+    // The source column already names the orchestrator of relayed events; atoms print as they are.
+    const keys = e.source === "orchestrator"
+      ? ["atom", "activity", "to", "reason", "message", "state", "detail"]
+      : ["atom", "activity", "orchestrator", "name", "to", "reason", "message", "state", "detail"];
+    detail = keys.filter((k) => d[k] !== undefined && d[k] !== "")
+      .map((k) => (k === "atom" ? String(d[k]).replace(/^=/, "") : k + "=" + d[k])).join(" ");
   } else if (d !== undefined) {
     detail = String(d);
   }

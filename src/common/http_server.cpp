@@ -35,6 +35,7 @@ std::vector<std::string> split_path(const std::string& path) {
 }
 
 struct Route {
+  std::string pattern;
   std::string method;
   std::vector<std::string> segments;
   std::variant<Handler, AsyncHandler, StreamHandler> handler;
@@ -189,6 +190,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     req.body = std::move(msg.body());
     req.remote_ip = m_remote_ip;
+    m_started = std::chrono::steady_clock::now();
+    m_method = req.method;
+    m_route = "unmatched";
     m_stream.expires_never();  // a long-poll handler may take its time; the write sets its own deadline
     dispatch(std::move(req));
   }
@@ -205,6 +209,7 @@ class Session : public std::enable_shared_from_this<Session> {
           !(req.method == "HEAD" && r.method == "GET"))
         continue;
       req.params = std::move(params);
+      m_route = r.pattern;
       try {
         if (auto* h = std::get_if<Handler>(&r.handler)) {
           return write((*h)(req));
@@ -275,6 +280,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(HttpResponse resp) {
+    if (m_server.options.observer) {
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
+      try {
+        m_server.options.observer(m_method, m_route, resp.status, seconds);
+      } catch (...) {
+      }
+    }
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<unsigned>(resp.status));
@@ -319,6 +331,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<StreamImpl> m_event_stream;
   std::deque<std::string> m_stream_queue;
   std::array<char, 512> m_discard{};
+  std::chrono::steady_clock::time_point m_started = std::chrono::steady_clock::now();
+  std::string m_method;
+  std::string m_route = "unmatched";
 };
 
 bool StreamImpl::queue(std::string bytes) {
@@ -380,15 +395,15 @@ HttpServer::HttpServer(HttpServerOptions options) : m_impl(std::make_unique<Impl
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::route(const std::string& method, const std::string& pattern, Handler handler) {
-  m_impl->routes.push_back(Route{method, split_path(pattern), std::move(handler)});
+  m_impl->routes.push_back(Route{pattern, method, split_path(pattern), std::move(handler)});
 }
 
 void HttpServer::route_async(const std::string& method, const std::string& pattern, AsyncHandler handler) {
-  m_impl->routes.push_back(Route{method, split_path(pattern), std::move(handler)});
+  m_impl->routes.push_back(Route{pattern, method, split_path(pattern), std::move(handler)});
 }
 
 void HttpServer::route_stream(const std::string& pattern, StreamHandler handler) {
-  m_impl->routes.push_back(Route{"GET", split_path(pattern), std::move(handler)});
+  m_impl->routes.push_back(Route{pattern, "GET", split_path(pattern), std::move(handler)});
 }
 
 Result<uint16_t> HttpServer::start() {

@@ -43,6 +43,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{60'000};
   std::string server_name = "build-swarm";
+  /// Called after each answer is written: method, the matched route pattern, status and the time from the
+  /// request's last byte to the answer (for latency metrics). Runs on an I/O thread: keep it cheap.
+  std::function<void(const std::string& method, const std::string& route, int status, double seconds)> observer;
 };
 
 class HttpServer {

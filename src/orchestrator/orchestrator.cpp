@@ -95,6 +95,12 @@ Result<uint16_t> Orchestrator::start() {
   ho.listen = d.options.listen;
   ho.threads = d.options.http_threads;
   ho.server_name = "swarm-orchestrator";
+  ho.observer = [&d](const std::string& method, const std::string& route, int, double seconds) {
+    std::lock_guard lock(d.metrics.mutex);
+    auto& [count, sum] = d.metrics.latency[method + " " + route];
+    ++count;
+    sum += seconds;
+  };
   d.server = std::make_unique<HttpServer>(ho);
   d.add_routes();
   auto port = d.server->start();

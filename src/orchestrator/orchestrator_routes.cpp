@@ -210,6 +210,14 @@ std::string Orchestrator::Impl::metrics_text() {
     if (k.rfind("swarm_completions_total", 0) == 0 || k.rfind("swarm_intake_rejections_total", 0) == 0)
       out << k << " " << v << "\n";
   out << "# TYPE swarm_index_writes_total counter\nswarm_index_writes_total " << binhost->index_writes() << "\n";
+  out << "# HELP swarm_http_request_duration_seconds Time from a request's last byte to its answer.\n"
+      << "# TYPE swarm_http_request_duration_seconds summary\n";
+  for (const auto& [route, cs] : metrics.latency) {
+    auto sp = route.find(' ');
+    std::string labels = "{method=\"" + route.substr(0, sp) + "\",route=\"" + route.substr(sp + 1) + "\"}";
+    out << "swarm_http_request_duration_seconds_count" << labels << " " << cs.first << "\n";
+    out << "swarm_http_request_duration_seconds_sum" << labels << " " << cs.second << "\n";
+  }
   return out.str();
 }
 

@@ -214,6 +214,30 @@ TEST_F(HttpServerTest, StopIsGracefulAndIdempotent) {
   EXPECT_FALSE(r.ok());
 }
 
+TEST(HttpServerObserver, SeesEveryAnswerWithItsRoutePattern) {
+  std::mutex m;
+  std::vector<std::string> seen;
+  HttpServerOptions o;
+  o.observer = [&](const std::string& method, const std::string& route, int status, double seconds) {
+    std::lock_guard lock(m);
+    seen.push_back(method + " " + route + " " + std::to_string(status) + (seconds >= 0 ? "" : " negative"));
+  };
+  HttpServer server(o);
+  server.route("GET", "/items/{id}", [](const HttpRequest&) { return HttpResponse::json({{"ok", true}}); });
+  auto port = server.start();
+  ASSERT_TRUE(port.ok());
+  HttpClient c("http://127.0.0.1:" + std::to_string(*port));
+  ASSERT_TRUE(c.get("/items/7").ok());
+  ASSERT_TRUE(c.get("/nothing").ok());
+  ASSERT_TRUE(test::wait_for([&] {
+    std::lock_guard lock(m);
+    return seen.size() == 2;
+  }));
+  std::lock_guard lock(m);
+  EXPECT_EQ(seen[0], "GET /items/{id} 200");
+  EXPECT_EQ(seen[1], "GET unmatched 404");
+}
+
 TEST(HttpClientTest, ConnectRefusedAndTimeout) {
   HttpClientOptions o;
   o.connect_timeout = std::chrono::milliseconds(300);

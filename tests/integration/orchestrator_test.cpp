@@ -77,6 +77,14 @@ TEST(OrchestratorProcess, AcceptedBinaryIsPublishedAndUnblocksItsDependent) {
   auto next = o.work("d2");
   ASSERT_TRUE(next);
   EXPECT_EQ((*next)["atom"], "=app-misc/top-1");
+  // Metrics count the lease and the completion and time the routes.
+  auto metrics = HttpClient(o.url()).get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("swarm_requests{state=\"published\"} 1"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("swarm_completions_total{result=\"accepted\"} 1"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("swarm_http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/complete\"}"),
+            std::string::npos)
+      << metrics->body;
   // A forged fence is refused with no effect.
   json forged = *next;
   forged["fence"] = (*next)["fence"].get<int64_t>() + 7;

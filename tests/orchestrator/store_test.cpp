@@ -212,6 +212,23 @@ TEST_F(StoreTest, FailureBacksOffPrefersAnotherDroneAndQuarantinesOnTwoDrones) {
   EXPECT_EQ(state_of("=app/dep-1"), "needed");
 }
 
+TEST_F(StoreTest, FailureThenSuccessEndsPublishedAndLeavesTheQueue) {
+  submit({pkg("=dev-libs/flaky-1")});
+  auto l = claim("d1");
+  store->record_failure(*l, failed(*l));
+  clock->advance(11s);
+  auto again = claim("d1");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(accept(*again).accepted, true);
+  publish_all();
+  EXPECT_EQ(state_of("=dev-libs/flaky-1"), "published");
+  for (const auto& r : store->queue("needed")) ADD_FAILURE() << r.atom << " still waiting";
+  for (const auto& r : store->queue("leased")) ADD_FAILURE() << r.atom << " still leased";
+  auto status = store->status();
+  EXPECT_EQ(status["runs"][0]["complete"], true);
+  EXPECT_FALSE(claim("d1"));
+}
+
 TEST_F(StoreTest, SameDroneGetsItBackWhenNoOtherEligible) {
   submit({pkg("=dev-libs/a-1")});
   auto l = claim("d1");

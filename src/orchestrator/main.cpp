@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", check_config, "Check the configuration and exit");
   std::string port_file;
   app.add_option("--port-file", port_file, "Write the bound port to this file once serving (for --listen HOST:0)");
-  swarm::Config config(app, "swarm-orchestrator");
+  swarm::Config config(app, "orchestrator");
   if (auto rc = config.parse(argc, argv)) return *rc;
   if (check_config) {
     std::cout << "configuration ok" << (config.config_file().empty() ? "" : " (" + config.config_file() + ")") << "\n";

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--upload-host", o.upload_host, "Host drones rsync to (this machine's sshd)")->capture_default_str();
   app.add_option("--upload-user", o.upload_user, "SSH user drones upload as (restricted with rrsync)")->capture_default_str();
   app.add_option("--upload-port", o.upload_port, "SSH port drones upload to")->capture_default_str();
+  app.add_option("--staging-max-age", o.staging_max_age_s, "Seconds after which staging left by ended leases is removed")->check(CLI::Range(60, 365 * 86400))->capture_default_str();
   app.add_flag("--private-status", o.private_status, "Require an admin ticket for GET /api/v1/status");
   app.add_option("--log-level", log.level, "trace, debug, info, warn, error")->check([](const std::string& l) {
     return swarm::valid_log_level(l) ? std::string() : "unknown log level " + l;

@@ -210,6 +210,13 @@ void Orchestrator::Impl::maintenance_loop() {
         log->warn("reclaimed {} expired lease(s)", n);
       }
       wake_dispatcher();  // backoffs and cool-offs end with time, not with events
+      // Staging left behind by leases that ended without a final answer (a drone that vanished).
+      int64_t pruned = intake->prune_staging(clock->now_unix(), options.staging_max_age_s,
+                                             [this](const std::string&, const std::string& lease_id) {
+                                               auto l = store->lease(lease_id);
+                                               return l && l->state == "live";
+                                             });
+      if (pruned > 0) log->info("pruned {} stale staging director{}", pruned, pruned == 1 ? "y" : "ies");
       std::lock_guard lock(streams_mutex);
       for (auto& s : streams) s->send_comment("keepalive");
       std::erase_if(streams, [](const std::shared_ptr<EventStream>& s) { return s->closed(); });

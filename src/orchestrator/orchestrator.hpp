@@ -30,6 +30,7 @@ struct OrchestratorOptions {
   int64_t maintenance_interval_s = 15;
   int64_t long_poll_s = 25;
   int64_t index_batch_ms = 300;
+  int64_t staging_max_age_s = 86400;       // staging of ended leases is removed after this
   std::string upload_host = "127.0.0.1";
   std::string upload_user = "build-swarm";
   int64_t upload_port = 22;

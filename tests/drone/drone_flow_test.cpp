@@ -196,11 +196,16 @@ TEST_F(DroneFlowTest, BuildHangIsKilledAtTheTimeoutWithItsGrandchild) {
   control("FAKE_EMERGE_HANG=*\nFAKE_EMERGE_PIDFILE=" + (m_dir / "hang.pids").string() + "\n");
   m_orch->add_lease(lease("H1", "=dev-libs/foo-1.0", 1, /*timeout_s=*/2));
   start_drone();
-  ASSERT_TRUE(wait_for([&] { return fs::exists(m_dir / "hang.pids"); }, 20s));
-  std::istringstream pids(read_file(m_dir / "hang.pids"));
   pid_t subshell = 0, grandchild = 0;
-  pids >> subshell >> grandchild;
-  ASSERT_GT(grandchild, 0);
+  // The stand-in writes the file in steps: wait until both pids are there.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        if (!fs::exists(m_dir / "hang.pids")) return false;
+        std::istringstream pids(read_file(m_dir / "hang.pids"));
+        pids >> subshell >> grandchild;
+        return grandchild > 0;
+      },
+      20s));
   ASSERT_TRUE(wait_for([&] { return answered(1); }, 20s));
   auto c = m_orch->completions().at(0);
   EXPECT_EQ(c.result, "failed");

@@ -78,6 +78,14 @@ class Swarm {
         dir / "gateway2.log");
     if (!wait_for_port_file(dir / "gw.port", std::chrono::seconds(20)))
       throw std::runtime_error("gateway did not restart:\n" + gateway->log_text());
+    // Submissions need the gateway to have polled the orchestrator once.
+    bool up = wait_for(
+        [&] {
+          auto r = HttpClient(gateway_url).get("/api/v1/status");
+          return r && r->status == 200 && r->body.find("\"up\":true") != std::string::npos;
+        },
+        std::chrono::seconds(20));
+    if (!up) throw std::runtime_error("the gateway does not see the orchestrator:\n" + gateway->log_text());
 
     start_drone();
   }

@@ -97,7 +97,9 @@ void run_drones(OrchestratorFixture& o, const fs::path& tmpl, int clients, size_
             }
           } catch (...) {
           }
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the orchestrator is restarting
+          // The orchestrator is restarting: wait until it answers again, then send the completion again.
+          wait_for([&] { return HttpClient(o.url()).get("/api/v1/health").ok() || stop.load(); },
+                   std::chrono::seconds(10));
         }
       }
     });

@@ -1,0 +1,376 @@
+// The real swarm-drone process killed and stopped at chosen moments, next to the real gateway,
+// orchestrator, sshd (rrsync) and the stand-in emerge: kill -9 after the upload and after the build,
+// SIGTERM mid-build, a second SIGTERM, and SIGKILL leaving a lease the orchestrator reclaims.
+// Checked from views the drone does not control: the stand-in's ledger and argv log, the
+// orchestrator's queue, the staging directory, /proc.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "integration/swarm_fixture.hpp"
+
+namespace swarm::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+using Env = std::map<std::string, std::string>;
+
+std::vector<std::string> lines_of(const fs::path& p) {
+  std::vector<std::string> out;
+  if (!fs::exists(p)) return out;
+  std::istringstream in(read_file(p));
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+
+// Lines of `file` naming `atom` as a whole word (the ledger and the argv log).
+size_t count_atom(const fs::path& file, const std::string& atom) {
+  size_t n = 0;
+  for (const auto& l : lines_of(file))
+    if ((" " + l + " ").find(" " + atom + " ") != std::string::npos) ++n;
+  return n;
+}
+
+size_t builds(const Swarm& s, const std::string& atom) { return count_atom(s.dir / "ledger", atom); }
+size_t emerge_calls(const Swarm& s, const std::string& atom) { return count_atom(s.dir / "argv.log", atom); }
+
+// Queues `atoms` through the gateway, once it has seen the orchestrator (503 until its first poll).
+bool submit(const Swarm& s, const std::vector<std::string>& atoms) {
+  std::string last;
+  bool ok = wait_for(
+      [&] {
+        auto r = s.admin().post_json("/api/v1/queue", {{"atoms", atoms}});
+        last = r ? std::to_string(r->status) + " " + r->body : r.error().message;
+        return r && r->status != 503;
+      },
+      20s);
+  EXPECT_TRUE(ok && last.starts_with("200 ")) << last;
+  return ok && last.starts_with("200 ");
+}
+
+// The orchestrator's state for `atom` ("" when unknown or unreachable). Never call it while the
+// orchestrator is stopped.
+std::string request_state(const Swarm& s, const std::string& atom) {
+  HttpClientOptions o;
+  o.total_timeout = 3s;
+  auto q = HttpClient(s.orch_url, o).get("/api/v1/queue");
+  if (!q || q->status != 200) return "";
+  auto list = q->json();
+  if (!list) return "";
+  for (const auto& e : *list)
+    if (e.value("atom", "") == atom) return e.value("state", "");
+  return "";
+}
+
+// Stages of the drone's journal records, read as stored on disk.
+std::vector<std::string> journal_stages(const Swarm& s) {
+  std::vector<std::string> stages;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(s.dir / "d1-work" / "journal", ec)) {
+    if (e.path().extension() != ".json") continue;
+    json j = json::parse(read_file(e.path()), nullptr, false);
+    stages.push_back(j.is_object() ? j.value("stage", "?") : "?");
+  }
+  return stages;
+}
+bool journal_at(const Swarm& s, const std::string& stage) {
+  return journal_stages(s) == std::vector<std::string>{stage};
+}
+
+// Finished uploads of binaries in the orchestrator's staging root (rsync's dot-temp files excluded).
+size_t staged_binaries(const Swarm& s) {
+  size_t n = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(s.dir / "orch" / "staging", ec), end; it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_regular_file() && name.ends_with(".gpkg.tar") && name[0] != '.') ++n;
+  }
+  return n;
+}
+
+size_t local_binaries(const Swarm& s) {
+  size_t n = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(s.dir / "d1-pkgdir", ec), end; it != end; it.increment(ec))
+    if (it->is_regular_file() && it->path().string().ends_with(".gpkg.tar") && fs::file_size(it->path()) > 0) ++n;
+  return n;
+}
+
+// --- /proc ------------------------------------------------------------------------------------
+
+struct ProcInfo {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  pid_t pgid = 0;
+  char state = 0;
+};
+
+std::vector<ProcInfo> all_processes() {
+  std::vector<ProcInfo> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    ProcInfo p;
+    p.pid = static_cast<pid_t>(std::stol(name));
+    long ppid = 0, pgid = 0;
+    if (std::sscanf(line.c_str() + close + 1, " %c %ld %ld", &p.state, &ppid, &pgid) != 3) continue;
+    p.ppid = static_cast<pid_t>(ppid);
+    p.pgid = static_cast<pid_t>(pgid);
+    out.push_back(p);
+  }
+  return out;
+}
+
+// Alive: exists and is not a zombie waiting to be reaped.
+bool alive(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  for (const auto& p : all_processes())
+    if (p.pid == pid) return p.state != 'Z';
+  return false;
+}
+
+std::vector<pid_t> live_group_members(pid_t pgid) {
+  std::vector<pid_t> out;
+  for (const auto& p : all_processes())
+    if (p.pgid == pgid && p.state != 'Z') out.push_back(p.pid);
+  return out;
+}
+
+pid_t pgid_of(pid_t pid) {
+  for (const auto& p : all_processes())
+    if (p.pid == pid) return p.pgid;
+  return 0;
+}
+
+// The process groups of everything below `root` (the drone puts emerge and rsync in their own groups).
+std::set<pid_t> descendant_groups(pid_t root) {
+  auto procs = all_processes();
+  std::vector<pid_t> tree{root};
+  for (size_t i = 0; i < tree.size(); ++i)
+    for (const auto& p : procs)
+      if (p.ppid == tree[i]) tree.push_back(p.pid);
+  std::set<pid_t> groups;
+  for (const auto& p : procs)
+    if (std::find(tree.begin() + 1, tree.end(), p.pid) != tree.end() && p.pgid != root) groups.insert(p.pgid);
+  return groups;
+}
+
+// kill -9 of the drone as a crashed machine sees it: frozen first (it cannot fork any more), then the
+// drone and the process groups it started (emerge, rsync) die together. Returns those groups.
+std::set<pid_t> kill_drone_hard(Swarm& s) {
+  s.drone->signal(SIGSTOP);
+  std::set<pid_t> groups = descendant_groups(s.drone->pid());
+  s.drone->kill();
+  for (pid_t g : groups) ::kill(-g, SIGKILL);
+  return groups;
+}
+
+// SIGCONT for a stopped process on every way out of a test, so the fixture can stop it.
+class Resume {
+ public:
+  explicit Resume(std::function<void()> cont) : m_cont(std::move(cont)) {}
+  ~Resume() { now(); }
+  void now() {
+    if (m_cont) m_cont();
+    m_cont = nullptr;
+  }
+
+ private:
+  std::function<void()> m_cont;
+};
+
+// The orchestrator again on the same port and data, with `extra` flags (the fixture has no way to pass them).
+void restart_orchestrator(Swarm& s, const std::vector<std::string>& extra) {
+  s.orchestrator->signal(SIGTERM);
+  ASSERT_TRUE(s.orchestrator->wait(15s).has_value());
+  const std::string port = s.orch_url.substr(s.orch_url.rfind(':') + 1);
+  fs::remove(s.dir / "orch.port");
+  std::vector<std::string> args{"--listen", "127.0.0.1:" + port, "--port-file", (s.dir / "orch.port").string(),
+                                "--data-dir", (s.dir / "orch").string(), "--gateway", s.gateway_url, "--name", "orch",
+                                "--upload-host", "127.0.0.1", "--upload-port", std::to_string(s.sshd->port()),
+                                "--upload-user", s.sshd->user(), "--maintenance-interval", "1", "--config", "/dev/null"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  s.orchestrator = std::make_unique<DaemonProcess>(executable("swarm-orchestrator"), args, s.dir / "orchestrator-2.log");
+  ASSERT_NE(wait_for_port_file(s.dir / "orch.port", 20s), 0) << s.orchestrator->log_text();
+}
+
+double seconds_since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+// --- tests --------------------------------------------------------------------------------------
+
+TEST(DroneProcess, KillNineAfterUploadBeforeCompletion) {
+  const std::string atom = "=dev-libs/journal-1.0";
+  Swarm s(Env{{"FAKE_EMERGE_SLEEP", "1"}});
+  ASSERT_TRUE(submit(s, {atom}));
+  ASSERT_TRUE(wait_for([&] { return emerge_calls(s, atom) == 1; }, 60s)) << s.logs();
+  // Frozen while the build runs: the upload goes to sshd, but the completion can get no answer.
+  s.orchestrator->signal(SIGSTOP);
+  Resume orchestrator([&] { s.orchestrator->signal(SIGCONT); });
+  ASSERT_TRUE(wait_for([&] { return journal_at(s, "completion_sent") && staged_binaries(s) == 1; }, 30s))
+      << testing::PrintToString(journal_stages(s)) << "\n" << s.logs();
+  kill_drone_hard(s);
+  EXPECT_TRUE(journal_at(s, "completion_sent"));
+  EXPECT_EQ(local_binaries(s), 1u) << "the local copy stays until the completion is answered";
+  orchestrator.now();
+
+  s.start_drone();
+  ASSERT_TRUE(wait_for([&] { return request_state(s, atom) == "published"; }, 60s)) << s.logs();
+  EXPECT_EQ(builds(s, atom), 1u) << "no rebuild";
+  EXPECT_EQ(emerge_calls(s, atom), 1u);
+  // The record goes first, then the drone logs the answer.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return journal_stages(s).empty() && local_binaries(s) == 0 &&
+               s.drone->log_text().find("): accepted") != std::string::npos;
+      },
+      20s))
+      << s.logs();
+  const std::string log = s.drone->log_text();
+  EXPECT_NE(log.find("resuming " + atom + " at stage completion_sent"), std::string::npos) << log;
+  EXPECT_EQ(log.find(": uploaded "), std::string::npos) << "resumed with the completion, not a new upload\n" << log;
+}
+
+TEST(DroneProcess, KillNineAfterBuildResumesUpload) {
+  const std::string atom = "=dev-libs/upload-2.0";
+  Swarm s;
+  s.sshd->signal_tree(SIGSTOP);
+  Resume sshd([&] { s.sshd->signal_tree(SIGCONT); });
+  ASSERT_TRUE(submit(s, {atom}));
+  ASSERT_TRUE(wait_for([&] { return builds(s, atom) == 1 && journal_at(s, "built"); }, 60s))
+      << testing::PrintToString(journal_stages(s)) << "\n" << s.logs();
+  EXPECT_EQ(staged_binaries(s), 0u) << "sshd is stopped: nothing can have arrived";
+  kill_drone_hard(s);
+  EXPECT_TRUE(journal_at(s, "built"));
+  EXPECT_EQ(request_state(s, atom), "leased");
+  sshd.now();
+
+  s.start_drone();
+  ASSERT_TRUE(wait_for([&] { return request_state(s, atom) == "published"; }, 60s)) << s.logs();
+  EXPECT_EQ(builds(s, atom), 1u) << "no rebuild";
+  EXPECT_EQ(emerge_calls(s, atom), 1u);
+  ASSERT_TRUE(wait_for([&] { return journal_stages(s).empty() && local_binaries(s) == 0; }, 20s)) << s.logs();
+  const std::string log = s.drone->log_text();
+  EXPECT_NE(log.find("resuming " + atom + " at stage built"), std::string::npos) << log;
+  EXPECT_NE(log.find(": uploaded "), std::string::npos) << log;
+}
+
+TEST(DroneProcess, SigtermMidBuildFinishesThenExitsZero) {
+  const std::vector<std::string> atoms{"=dev-libs/first-1.0", "=dev-libs/second-1.0"};
+  Swarm s(Env{{"FAKE_EMERGE_SLEEP", "3"}});
+  ASSERT_TRUE(submit(s, atoms));
+  std::string building;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        for (const auto& a : atoms)
+          if (emerge_calls(s, a) == 1) building = a;
+        return !building.empty();
+      },
+      60s))
+      << s.logs();
+  const std::string other = building == atoms[0] ? atoms[1] : atoms[0];
+  ASSERT_EQ(builds(s, building), 0u) << "the build must still be running";
+  ASSERT_EQ(request_state(s, building), "leased");
+  ASSERT_EQ(::kill(s.drone->pid(), SIGTERM), 0);
+
+  auto code = s.drone->wait(40s);
+  ASSERT_TRUE(code.has_value()) << "the drone did not exit\n" << s.logs();
+  EXPECT_EQ(*code, 0) << s.logs();
+  EXPECT_TRUE(wait_for([&] { return request_state(s, building) == "published"; }, 20s)) << s.logs();
+  EXPECT_EQ(builds(s, building), 1u);
+  EXPECT_EQ(request_state(s, other), "needed") << "a draining drone takes no new work";
+  EXPECT_EQ(emerge_calls(s, other), 0u);
+  EXPECT_NE(s.drone->log_text().find("draining"), std::string::npos);
+}
+
+TEST(DroneProcess, SecondSigtermReleasesTheLease) {
+  const std::string atom = "=dev-libs/endless-1.0";
+  TempDir ctl;
+  const fs::path pids_file = ctl / "hang.pids";
+  write_file(ctl / "control", "FAKE_EMERGE_HANG=*\nFAKE_EMERGE_PIDFILE=" + pids_file.string() + "\n");
+  Swarm s(Env{{"FAKE_EMERGE_CONTROL", (ctl / "control").string()}}, {"--kill-grace", "2"});
+  ASSERT_TRUE(submit(s, {atom}));
+  std::vector<pid_t> hang;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        hang.clear();
+        std::istringstream in(fs::exists(pids_file) ? read_file(pids_file) : "");
+        for (pid_t p; in >> p;) hang.push_back(p);
+        return hang.size() == 2;
+      },
+      60s))
+      << s.logs();
+  const pid_t group = pgid_of(hang[0]);
+  ASSERT_GT(group, 0);
+  ASSERT_NE(group, s.drone->pid()) << "emerge runs in its own process group";
+  ASSERT_GE(live_group_members(group).size(), 3u) << "emerge, its subshell and the grandchild";
+  ASSERT_EQ(request_state(s, atom), "leased");
+
+  ASSERT_EQ(::kill(s.drone->pid(), SIGTERM), 0);
+  // A second signal sent before the first is taken would merge with it: wait until it is.
+  ASSERT_TRUE(wait_for([&] { return s.drone->log_text().find("draining") != std::string::npos; }, 10s)) << s.logs();
+  ASSERT_EQ(::kill(s.drone->pid(), SIGTERM), 0);
+  const auto second = SteadyClock::now();
+
+  auto code = s.drone->wait(15s);
+  ASSERT_TRUE(code.has_value()) << "the drone did not exit\n" << s.logs();
+  EXPECT_LT(*code, 128) << "it exits on its own, not by a signal";
+  // Released, not left to expire: the orchestrator's offline_after is 60 s.
+  ASSERT_TRUE(wait_for([&] { return request_state(s, atom) == "needed"; }, 5s)) << request_state(s, atom) << s.logs();
+  EXPECT_LT(seconds_since(second), 20.0);
+  EXPECT_TRUE(live_group_members(group).empty()) << "the build's process group survived";
+  for (pid_t p : hang) EXPECT_FALSE(alive(p)) << "pid " << p << " survived";
+  EXPECT_EQ(builds(s, atom), 0u);
+  EXPECT_TRUE(journal_stages(s).empty()) << "a released lease leaves no journal record";
+  EXPECT_NE(s.drone->log_text().find("released"), std::string::npos) << s.drone->log_text();
+}
+
+TEST(DroneProcess, SigkillLeavesALeaseTheOrchestratorReclaims) {
+  const std::string atom = "=dev-libs/orphan-1.0";
+  TempDir ctl;
+  write_file(ctl / "control", "FAKE_EMERGE_SLEEP=60\n");
+  Swarm s(Env{{"FAKE_EMERGE_CONTROL", (ctl / "control").string()}});
+  ASSERT_NO_FATAL_FAILURE(restart_orchestrator(s, {"--offline-after", "5"}));
+  ASSERT_TRUE(submit(s, {atom}));
+  ASSERT_TRUE(wait_for([&] { return emerge_calls(s, atom) == 1 && request_state(s, atom) == "leased"; }, 60s))
+      << s.logs();
+  const auto killed = SteadyClock::now();
+  auto groups = kill_drone_hard(s);
+  EXPECT_EQ(groups.size(), 1u) << "the build's process group";
+  EXPECT_EQ(request_state(s, atom), "leased") << "a dead drone's lease is held until it expires";
+  ASSERT_TRUE(wait_for([&] { return request_state(s, atom) == "needed"; }, 20s)) << s.logs();
+  EXPECT_GT(seconds_since(killed), 1.0) << "reclaimed only once not renewed";
+  EXPECT_TRUE(journal_at(s, "leased"));
+
+  // Back again: the stale record is released, the package built afresh and published.
+  write_file(ctl / "control", "FAKE_EMERGE_SLEEP=0.2\n");
+  s.start_drone();
+  ASSERT_TRUE(wait_for([&] { return request_state(s, atom) == "published"; }, 60s)) << s.logs();
+  EXPECT_EQ(builds(s, atom), 1u);
+  EXPECT_EQ(emerge_calls(s, atom), 2u);
+  EXPECT_NE(s.drone->log_text().find("resuming " + atom + " at stage leased"), std::string::npos)
+      << s.drone->log_text();
+}
+
+}  // namespace
+}  // namespace swarm::test

@@ -136,6 +136,7 @@ class Rewriter final : public GpkgMemberVisitor {
   }
 
   // The input's metadata with the changes applied (BUILD_ID without its newline, as Portage writes it).
+  // Runs before the input's Manifest is checked; if that check fails later, the output is removed.
   Status write_metadata() {
     std::string compression = m_name.size() > 13 ? m_name.substr(13) : "";
     auto files = gpkg_detail::parse_metadata_archive(m_metadata_bytes, compression);

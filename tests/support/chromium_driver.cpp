@@ -73,7 +73,11 @@ ChromiumDriver::~ChromiumDriver() { stop(); }
 Result<std::unique_ptr<ChromiumDriver>> ChromiumDriver::start(ChromiumOptions options) {
   std::unique_ptr<ChromiumDriver> d(new ChromiumDriver(std::move(options)));
   if (auto st = d->launch(); !st) return st.error();
+  // Start-up may be slow on a loaded machine: the first answer gets at least 30 s.
+  auto command_timeout = d->m_options.command_timeout;
+  d->m_options.command_timeout = std::max(command_timeout, std::chrono::milliseconds(30'000));
   auto version = d->call("Browser.getVersion", json::object(), false);
+  d->m_options.command_timeout = command_timeout;
   if (!version) return make_error(version.error().kind, "chromium did not answer: " + version.error().message);
   return d;
 }

@@ -47,7 +47,7 @@ std::vector<std::string> rsync_argv(const UploadSettings& s, const UploadTarget&
                     " -o ServerAliveCountMax=3 -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=" +
                     s.known_hosts.string() + " -o IdentitiesOnly=yes -p " + std::to_string(t.port) + " -i " +
                     s.key.string();
-  // Never --remove-source-files (the copy is deleted only after acceptance), never --contimeout.
+  // Never rsync's remove-source option (the copy is deleted only after acceptance), never its daemon-only connect timeout.
   // --ignore-times: a re-upload over a damaged copy of the same size and second must not be skipped.
   std::vector<std::string> argv = {s.rsync_program, "--relative", "--ignore-times",
                                    "--timeout=" + whole_seconds(s.stall_timeout), "-e", ssh};

@@ -60,33 +60,29 @@ void Orchestrator::Impl::add_routes() {
     wake_dispatcher();  // a change between the claim above and the registration is not missed
   });
 
-  s.route("POST", "/api/v1/leases/{id}/renew", [this](const HttpRequest& req) {
-    auto auth = authenticate(req, "drone");
-    if (auto* r = std::get_if<HttpResponse>(&auth)) return *r;
-    auto body = req.json();
-    if (!body) return HttpResponse::from_error(body.error());
-    auto f = FenceRequest::from_json(*body);
-    if (!f) return HttpResponse::from_error(f.error());
-    return guarded(log, [&] {
-      auto st = store->renew(req.params.at("id"), std::get<TicketClaims>(auth).subject, f->fence);
-      if (!st) return HttpResponse::from_error(st.error());
-      return HttpResponse::json({{"status", "ok"}, {"lease_ttl_s", options.offline_after_s}});
+  // Renew and release: a drone ticket and {fence}; the store checks that the lease is still this drone's.
+  using LeaseCall = std::function<HttpResponse(const std::string& lease_id, const std::string& drone, int64_t fence)>;
+  auto lease_route = [this, &s](const std::string& action, LeaseCall call) {
+    s.route("POST", "/api/v1/leases/{id}/" + action, [this, call](const HttpRequest& req) {
+      auto auth = authenticate(req, "drone");
+      if (auto* r = std::get_if<HttpResponse>(&auth)) return *r;
+      auto body = req.json();
+      if (!body) return HttpResponse::from_error(body.error());
+      auto f = FenceRequest::from_json(*body);
+      if (!f) return HttpResponse::from_error(f.error());
+      return guarded(log, [&] { return call(req.params.at("id"), std::get<TicketClaims>(auth).subject, f->fence); });
     });
+  };
+  lease_route("renew", [this](const std::string& id, const std::string& drone, int64_t fence) {
+    auto st = store->renew(id, drone, fence);
+    if (!st) return HttpResponse::from_error(st.error());
+    return HttpResponse::json({{"status", "ok"}, {"lease_ttl_s", options.offline_after_s}});
   });
-
-  s.route("POST", "/api/v1/leases/{id}/release", [this](const HttpRequest& req) {
-    auto auth = authenticate(req, "drone");
-    if (auto* r = std::get_if<HttpResponse>(&auth)) return *r;
-    auto body = req.json();
-    if (!body) return HttpResponse::from_error(body.error());
-    auto f = FenceRequest::from_json(*body);
-    if (!f) return HttpResponse::from_error(f.error());
-    return guarded(log, [&] {
-      auto st = store->release(req.params.at("id"), std::get<TicketClaims>(auth).subject, f->fence);
-      if (!st) return HttpResponse::from_error(st.error());
-      intake->cleanup_lease(std::get<TicketClaims>(auth).subject, req.params.at("id"));
-      return HttpResponse::json({{"status", "ok"}});
-    });
+  lease_route("release", [this](const std::string& id, const std::string& drone, int64_t fence) {
+    auto st = store->release(id, drone, fence);
+    if (!st) return HttpResponse::from_error(st.error());
+    intake->cleanup_lease(drone, id);
+    return HttpResponse::json({{"status", "ok"}});
   });
 
   s.route("POST", "/api/v1/complete", [this](const HttpRequest& req) {

@@ -27,15 +27,6 @@ using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 using Env = std::map<std::string, std::string>;
 
-std::vector<std::string> lines_of(const fs::path& p) {
-  std::vector<std::string> out;
-  if (!fs::exists(p)) return out;
-  std::istringstream in(read_file(p));
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(l);
-  return out;
-}
-
 // Lines of `file` naming `atom` as a whole word (the ledger and the argv log).
 size_t count_atom(const fs::path& file, const std::string& atom) {
   size_t n = 0;

@@ -17,15 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::vector<std::string> lines_of(const fs::path& p) {
-  std::vector<std::string> out;
-  if (!fs::exists(p)) return out;
-  std::istringstream in(read_file(p));
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(l);
-  return out;
-}
-
 TEST(SwarmProcesses, PackagesAreBuiltUploadedAcceptedAndPublished) {
   Swarm s;
   auto sub = s.admin().post_json(

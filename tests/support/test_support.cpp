@@ -63,6 +63,15 @@ void write_file(const fs::path& p, const std::string& data) {
   if (!out) throw std::runtime_error("cannot write " + p.string());
 }
 
+std::vector<std::string> lines_of(const fs::path& p) {
+  std::vector<std::string> out;
+  if (!fs::exists(p)) return out;
+  std::istringstream in(read_file(p));
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+
 int run_shell(const std::string& cmd) {
   int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);

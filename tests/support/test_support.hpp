@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace swarm::test {
 
@@ -33,6 +34,8 @@ std::filesystem::path fixture(const std::string& name);  // ../shared/fixtures/e
 
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& data);
+/// The non-empty lines of a file (none when it does not exist): ledgers, argv logs.
+std::vector<std::string> lines_of(const std::filesystem::path& p);
 /// Runs a shell command (test set-up only); returns its exit status.
 int run_shell(const std::string& cmd);
 

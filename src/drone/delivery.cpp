@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <future>
+
+#include "common/crypto.hpp"
 #include "common/logging.hpp"
 #include "common/process_runner.hpp"
 #include "drone/backoff.hpp"
@@ -66,6 +69,23 @@ void Delivery::clear_outbox(const std::string& lease_id) const {
 }
 
 StepEnd Delivery::upload(JournalEntry& entry, bool with_binary, int64_t max_attempts) const {
+  // The hash is needed only for the completion: computing it while rsync runs hides its cost.
+  std::future<Result<std::string>> hashing;
+  if (with_binary && entry.sha256.empty())
+    hashing = std::async(std::launch::async, sha256_file_hex, m_config.pkgdir / entry.binary);
+  StepEnd end = upload_attempts(entry, with_binary, max_attempts);
+  if (hashing.valid()) {
+    auto sha = hashing.get();
+    if (sha) {
+      entry.sha256 = *sha;
+    } else {
+      logger()->error("lease {}: cannot hash {}: {}", entry.lease.lease_id, entry.binary, sha.error().message);
+    }
+  }
+  return end;
+}
+
+StepEnd Delivery::upload_attempts(JournalEntry& entry, bool with_binary, int64_t max_attempts) const {
   std::vector<std::string> sources;
   if (with_binary) sources.push_back("./" + entry.binary);
   auto log_source = stage_log(entry);

@@ -42,6 +42,8 @@ class Delivery {
 
   /// Uploads the entry's binary (when `with_binary`) and its log into the lease's staging directory,
   /// setting entry.log_uploaded. `max_attempts` 0 retries until it works, the lease is lost or the drone stops.
+  /// When the binary has no hash yet (entry.sha256 empty), it is hashed while rsync runs and entry.sha256
+  /// is set however the upload ends; it stays empty when the file cannot be read.
   StepEnd upload(JournalEntry& entry, bool with_binary, int64_t max_attempts) const;
 
   /// Sends the completion, retrying transport errors and 5xx answers with backoff.
@@ -51,6 +53,8 @@ class Delivery {
   void clear_outbox(const std::string& lease_id) const;
 
  private:
+  /// The attempts of upload(), without the hash.
+  StepEnd upload_attempts(JournalEntry& entry, bool with_binary, int64_t max_attempts) const;
   /// Hard-links (or copies) the log to outbox/<lease>/logs/<lease>.log; returns the rsync source.
   Result<std::string> stage_log(const JournalEntry& entry) const;
 

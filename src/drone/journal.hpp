@@ -32,7 +32,7 @@ struct JournalEntry {
   int64_t started_unix = 0;
   std::string log_file;  // absolute path of this attempt's build log
   std::string binary;    // CATEGORY/PN/FILE relative to PKGDIR, once built
-  std::string sha256;
+  std::string sha256;    // computed during the upload: set from stage uploaded on (empty at built)
   int64_t size = 0;
   double duration_s = 0;
   int64_t max_rss_mb = 0;

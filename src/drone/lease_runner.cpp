@@ -3,7 +3,6 @@
 #include <fstream>
 
 #include "common/atom.hpp"
-#include "common/crypto.hpp"
 #include "common/logging.hpp"
 #include "drone/build_command.hpp"
 #include "drone/orchestrator_client.hpp"
@@ -179,19 +178,14 @@ std::optional<LeaseEnd> LeaseRunner::build_step(JournalEntry& entry) {
   entry.max_rss_mb = report.max_rss_mb;
   entry.exit_code = report.exit_code;
   if (!report.failure_class) {
-    auto sha = sha256_file_hex(m_config.pkgdir / report.binary.rel_path);
-    if (sha) {
-      entry.binary = report.binary.rel_path;
-      entry.sha256 = *sha;
-      entry.size = report.binary.size;
-      entry.stage = JournalStage::built;
-      save(entry);
-      logger()->info("lease {}: built {} ({} bytes, sha256 {}) in {:.1f} s", id, entry.binary, entry.size, entry.sha256,
-                     entry.duration_s);
-      return std::nullopt;
-    }
-    note_in_log(entry.log_file, "cannot read the binary: " + sha.error().message);
-    report.failure_class = failure::kNoBinary;
+    // The SHA-256 is computed during the upload (Delivery::upload), where it costs no extra time.
+    entry.binary = report.binary.rel_path;
+    entry.sha256.clear();
+    entry.size = report.binary.size;
+    entry.stage = JournalStage::built;
+    save(entry);
+    logger()->info("lease {}: built {} ({} bytes) in {:.1f} s", id, entry.binary, entry.size, entry.duration_s);
+    return std::nullopt;
   }
   m_builder.remove_placeholders(*atom);
   return fail(report.failure_class->c_str(), report.summary);
@@ -211,6 +205,15 @@ LeaseEnd LeaseRunner::drive(JournalEntry& entry) {
         if (end == StepEnd::lease_lost) return finish(entry, LeaseEnd::lost, "lease revoked before the upload ended" + keep_note());
         if (end == StepEnd::stopped) return finish(entry, LeaseEnd::stopped, "stopped during the upload; resumes at restart");
         if (end == StepEnd::gave_up) return finish(entry, LeaseEnd::deferred, "upload failed" + keep_note());
+        if (entry.sha256.empty()) {
+          // Uploaded but unreadable here: the orchestrator could not be told what to check.
+          note_in_log(entry.log_file, "cannot read the binary " + entry.binary + " to hash it");
+          entry.failure_class = failure::kNoBinary;
+          entry.stage = JournalStage::failed;
+          save(entry);
+          logger()->warn("lease {}: {} failed ({}): the binary cannot be read", id, entry.lease.atom, failure::kNoBinary);
+          break;
+        }
         ++entry.upload_rounds;
         entry.stage = JournalStage::uploaded;
         save(entry);

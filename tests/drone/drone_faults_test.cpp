@@ -4,6 +4,7 @@
 
 #include <csignal>
 
+#include "common/crypto.hpp"
 #include "drone/journal.hpp"
 #include "drone_harness.hpp"
 
@@ -106,6 +107,7 @@ TEST_F(DroneFaultTest, RestartAfterUploadSendsTheCompletionFromTheJournal) {
   const fs::path binary = m_config.pkgdir / entry->binary;
   ASSERT_TRUE(fs::exists(binary));
   EXPECT_TRUE(fs::exists(m_orch->staged("J1", entry->binary)));
+  EXPECT_EQ(entry->sha256, *sha256_file_hex(binary)) << "hashed during the upload, recorded with it";
 
   m_orch->set_complete_unavailable(false);
   start_drone();
@@ -127,11 +129,14 @@ TEST_F(DroneFaultTest, RestartAfterBuildResumesTheUpload) {
   auto entry = journal("J2");
   ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->stage, drone::JournalStage::built);
+  EXPECT_TRUE(entry->sha256.empty()) << "the hash is taken during the upload, not before";
   EXPECT_TRUE(m_orch->released().empty()) << "a built lease is kept for the resume";
+  const std::string sha = *sha256_file_hex(m_config.pkgdir / entry->binary);
   m_sshd->signal_tree(SIGCONT);
   start_drone();
   ASSERT_TRUE(wait_for([&] { return answered(1); }, 30s));
   EXPECT_TRUE(m_orch->answers()[0].accepted);
+  EXPECT_EQ(m_orch->completions()[0].sha256.value_or(""), sha);
   EXPECT_EQ(argv_log().size(), 1u);
 }
 

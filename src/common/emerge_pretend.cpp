@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/atom.hpp"
+#include "common/text.hpp"
 
 namespace swarm {
 
@@ -22,10 +23,6 @@ std::string strip_ansi(std::string_view line) {
     out += line[i];
   }
   return out;
-}
-
-bool all_digits(std::string_view s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 struct ParsedAtom {

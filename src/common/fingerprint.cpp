@@ -12,24 +12,13 @@
 
 #include "common/crypto.hpp"
 #include "common/process_runner.hpp"
+#include "common/text.hpp"
 
 namespace swarm {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> split_words(std::string_view s) {
-  std::vector<std::string> words;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    std::size_t start = i;
-    while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    if (i > start) words.emplace_back(s.substr(start, i - start));
-  }
-  return words;
-}
 
 std::string join(const std::vector<std::string>& words) {
   std::string out;

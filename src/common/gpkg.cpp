@@ -11,15 +11,16 @@
 #include <stdexcept>
 
 #include "common/crypto.hpp"
+#include "common/text.hpp"
 
 namespace swarm {
 
 namespace {
 
+using gpkg_detail::invalid;
+
 constexpr std::size_t kMaxMetadataFiles = 256;
 constexpr std::size_t kMaxNameLength = 255;
-
-Error invalid(std::string message) { return make_error(ErrorKind::invalid, "gpkg: " + std::move(message)); }
 
 std::string find_or_empty(const std::map<std::string, std::string>& m, const std::string& key) {
   auto it = m.find(key);
@@ -37,27 +38,11 @@ bool valid_package_name(std::string_view s) {
   return true;
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 bool is_hex(std::string_view s) {
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 std::vector<std::string_view> split_lines(std::string_view text) {
@@ -71,18 +56,6 @@ std::vector<std::string_view> split_lines(std::string_view text) {
     text.remove_prefix(nl + 1);
   }
   return lines;
-}
-
-std::vector<std::string_view> split_words(std::string_view line) {
-  std::vector<std::string_view> words;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    std::size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    if (i > start) words.push_back(line.substr(start, i - start));
-  }
-  return words;
 }
 
 // The DATA lines of a Manifest: all of it, or the signed text of a clear-signed one.
@@ -131,6 +104,8 @@ std::optional<int64_t> GpkgInfo::build_id() const {
 
 namespace gpkg_detail {
 
+Error invalid(std::string message) { return make_error(ErrorKind::invalid, "gpkg: " + std::move(message)); }
+
 ManifestDigest::ManifestDigest() : m_sha512(EVP_MD_CTX_new()), m_blake2b(EVP_MD_CTX_new()) {
   auto init = [](EVP_MD_CTX* ctx, const char* algorithm) {
     EVP_MD* md = EVP_MD_fetch(nullptr, algorithm, nullptr);
@@ -176,7 +151,7 @@ Result<std::map<std::string, ManifestEntry>> parse_manifest(std::string_view tex
   if (!body) return body.error();
   std::map<std::string, ManifestEntry> entries;
   for (std::string_view line : *body) {
-    std::vector<std::string_view> w = split_words(line);
+    const std::vector<std::string> w = split_words(line);
     if (w.empty()) continue;
     std::string shown(line.substr(0, 80));
     if (w[0] != "DATA" || w.size() < 3 || (w.size() - 3) % 2 != 0)
@@ -186,7 +161,7 @@ Result<std::map<std::string, ManifestEntry>> parse_manifest(std::string_view tex
     if (!all_digits(w[2]) || ec != std::errc() || ptr != w[2].data() + w[2].size())
       return invalid("bad size in Manifest line '" + shown + "'");
     for (std::size_t i = 3; i < w.size(); i += 2) {
-      std::string hex = lower(w[i + 1]);
+      std::string hex = ascii_lower(w[i + 1]);
       std::string* slot = w[i] == "SHA512" ? &entry.sha512 : w[i] == "BLAKE2B" ? &entry.blake2b : nullptr;
       if (slot == nullptr) continue;  // other GLEP 74 hashes are allowed; these two are required
       if (!slot->empty()) return invalid("repeated hash in Manifest line '" + shown + "'");

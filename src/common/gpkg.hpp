@@ -59,6 +59,9 @@ Result<GpkgInfo> scan_gpkg_fd(int fd, GpkgMemberVisitor& visitor);
 
 namespace gpkg_detail {
 
+/// An invalid-kind Error whose message starts with "gpkg: ".
+Error invalid(std::string message);
+
 /// The metadata values together stay below 1 MiB, so hostile input cannot exhaust memory.
 inline constexpr std::size_t kMaxMetadataBytes = (1 << 20) - 1;
 

@@ -24,7 +24,7 @@ constexpr std::size_t kReadBlock = 64 * 1024;
 
 using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
 
-Error invalid(std::string message) { return make_error(ErrorKind::invalid, "gpkg: " + std::move(message)); }
+using gpkg_detail::invalid;
 
 const char* describe_type(archive_entry* entry) {
   if (archive_entry_hardlink(entry) != nullptr) return "a hard link";

@@ -23,7 +23,7 @@ constexpr int kFileMode = 0644;
 using WritePtr = std::unique_ptr<archive, decltype(&archive_write_free)>;
 using EntryPtr = std::unique_ptr<archive_entry, decltype(&archive_entry_free)>;
 
-Error invalid(std::string message) { return make_error(ErrorKind::invalid, "gpkg: " + std::move(message)); }
+using gpkg_detail::invalid;
 
 Error write_error(archive* a, const std::string& what) {
   return make_error(ErrorKind::io, "gpkg: cannot write " + what + ": " + gpkg_detail::archive_message(a));

@@ -20,6 +20,18 @@ namespace http = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+// A named namespace, not an anonymous one: HttpServer::Impl holds routes, and a member of an
+// anonymous-namespace type is flagged (-Wsubobject-linkage) when this file is part of a unity build.
+namespace http_server_detail {
+struct Route {
+  std::string pattern;
+  std::string method;
+  std::vector<std::string> segments;
+  std::variant<Handler, AsyncHandler, StreamHandler> handler;
+};
+}  // namespace http_server_detail
+using http_server_detail::Route;
+
 namespace {
 
 std::vector<std::string> split_path(const std::string& path) {
@@ -33,13 +45,6 @@ std::vector<std::string> split_path(const std::string& path) {
   }
   return out;
 }
-
-struct Route {
-  std::string pattern;
-  std::string method;
-  std::vector<std::string> segments;
-  std::variant<Handler, AsyncHandler, StreamHandler> handler;
-};
 
 // Matches a path against a route's segments, filling path parameters.
 bool match(const Route& r, const std::vector<std::string>& parts, std::map<std::string, std::string>& params) {

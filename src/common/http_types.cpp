@@ -3,13 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/text.hpp"
+
 namespace swarm {
 
 namespace {
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -19,7 +17,7 @@ int hex_value(char c) {
 }  // namespace
 
 std::optional<std::string> HttpRequest::header(const std::string& name) const {
-  auto it = headers.find(lower(name));
+  auto it = headers.find(ascii_lower(name));
   if (it == headers.end()) return std::nullopt;
   return it->second;
 }
@@ -28,7 +26,7 @@ std::string HttpRequest::bearer_token() const {
   auto h = header("authorization");
   if (!h) return {};
   const std::string prefix = "bearer ";
-  if (h->size() <= prefix.size() || lower(h->substr(0, prefix.size())) != prefix) return {};
+  if (h->size() <= prefix.size() || ascii_lower(h->substr(0, prefix.size())) != prefix) return {};
   std::string token = h->substr(prefix.size());
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.pop_back();
   return token;

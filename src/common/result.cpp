@@ -1,5 +1,7 @@
 #include "common/result.hpp"
 
+#include <cstring>
+
 namespace swarm {
 
 const char* to_string(ErrorKind kind) {
@@ -15,5 +17,7 @@ const char* to_string(ErrorKind kind) {
   }
   return "internal";
 }
+
+Error errno_error(const std::string& what, int err) { return make_error(ErrorKind::io, what + ": " + std::strerror(err)); }
 
 }  // namespace swarm

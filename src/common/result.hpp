@@ -20,6 +20,9 @@ struct Error {
 
 inline Error make_error(ErrorKind kind, std::string message) { return Error{kind, std::move(message)}; }
 
+/// An io Error "<what>: <strerror(err)>" for a failed system call.
+Error errno_error(const std::string& what, int err);
+
 /// Holds either a T or an Error; `ok()` tells which.
 template <typename T>
 class [[nodiscard]] Result {

@@ -2,13 +2,9 @@
 
 #include "common/health.hpp"
 #include "common/http_server.hpp"
-#include "common/logging.hpp"
+#include "drone/loggers.hpp"
 
 namespace swarm::drone {
-
-namespace {
-std::shared_ptr<spdlog::logger> logger() { return component_logger("control"); }
-}  // namespace
 
 ControlAuth::ControlAuth(std::string drone_name, const Clock& clock)
     : m_name(std::move(drone_name)), m_clock(clock), m_nonces(clock) {}
@@ -25,7 +21,7 @@ bool ControlAuth::has_public_key() const {
 
 std::optional<HttpResponse> ControlAuth::check(const HttpRequest& request, const std::string& action) {
   auto refuse = [&](int status, const std::string& code, const std::string& why) {
-    logger()->warn("refused control call {} {} from {}: {}", request.method, request.path, request.remote_ip, why);
+    control_log()->warn("refused control call {} {} from {}: {}", request.method, request.path, request.remote_ip, why);
     return HttpResponse::error(status, code, why);
   };
   Ed25519Key key;
@@ -51,7 +47,7 @@ std::optional<HttpResponse> ControlAuth::check(const HttpRequest& request, const
     return refuse(401, "unauthorized", "the ticket carries no nonce");
   if (!m_nonces.check_and_remember(extra["nonce"].get<std::string>(), claims->expires_unix))
     return refuse(409, "replay", "nonce already used");
-  logger()->info("control call {} {} from {} allowed", request.method, request.path, request.remote_ip);
+  control_log()->info("control call {} {} from {} allowed", request.method, request.path, request.remote_ip);
   return std::nullopt;
 }
 

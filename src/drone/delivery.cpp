@@ -5,18 +5,14 @@
 #include <future>
 
 #include "common/crypto.hpp"
-#include "common/logging.hpp"
 #include "common/process_runner.hpp"
 #include "drone/backoff.hpp"
+#include "drone/loggers.hpp"
 #include "drone/orchestrator_client.hpp"
 
 namespace swarm::drone {
 
 namespace fs = std::filesystem;
-
-namespace {
-std::shared_ptr<spdlog::logger> logger() { return component_logger("upload"); }
-}  // namespace
 
 std::string staged_log_path(const std::string& lease_id) { return "logs/" + lease_id + ".log"; }
 
@@ -79,7 +75,7 @@ StepEnd Delivery::upload(JournalEntry& entry, bool with_binary, int64_t max_atte
     if (sha) {
       entry.sha256 = *sha;
     } else {
-      logger()->error("lease {}: cannot hash {}: {}", entry.lease.lease_id, entry.binary, sha.error().message);
+      upload_log()->error("lease {}: cannot hash {}: {}", entry.lease.lease_id, entry.binary, sha.error().message);
     }
   }
   return end;
@@ -92,7 +88,7 @@ StepEnd Delivery::upload_attempts(JournalEntry& entry, bool with_binary, int64_t
   if (log_source) {
     sources.push_back(*log_source);
   } else {
-    logger()->warn("lease {}: the full log will not be uploaded: {}", entry.lease.lease_id, log_source.error().message);
+    upload_log()->warn("lease {}: the full log will not be uploaded: {}", entry.lease.lease_id, log_source.error().message);
   }
   if (sources.empty()) return StepEnd::gave_up;
   const fs::path transcript = m_config.work_dir / "logs" / "upload.log";
@@ -107,7 +103,7 @@ StepEnd Delivery::upload_attempts(JournalEntry& entry, bool with_binary, int64_t
     m_state.note_upload(took, st ? std::string() : st.error().message);
     if (st) {
       entry.log_uploaded = log_source.ok();
-      logger()->info("lease {}: uploaded {} to {}@{}:{} in {} ms (attempt {})", entry.lease.lease_id,
+      upload_log()->info("lease {}: uploaded {} to {}@{}:{} in {} ms (attempt {})", entry.lease.lease_id,
                      with_binary ? entry.binary : staged_log_path(entry.lease.lease_id), entry.lease.upload.user,
                      entry.lease.upload.host, entry.lease.upload.path, took.count(), attempt);
       return StepEnd::done;
@@ -115,16 +111,16 @@ StepEnd Delivery::upload_attempts(JournalEntry& entry, bool with_binary, int64_t
     if (m_state.lease_revoked()) return StepEnd::lease_lost;
     if (m_state.hard_stop()) return StepEnd::stopped;
     if (st.error().kind == ErrorKind::invalid) {
-      logger()->error("lease {}: cannot upload: {}", entry.lease.lease_id, st.error().message);
+      upload_log()->error("lease {}: cannot upload: {}", entry.lease.lease_id, st.error().message);
       return StepEnd::gave_up;
     }
     if (max_attempts > 0 && attempt >= max_attempts) {
-      logger()->error("lease {}: upload failed {} times, giving up: {}", entry.lease.lease_id, attempt,
+      upload_log()->error("lease {}: upload failed {} times, giving up: {}", entry.lease.lease_id, attempt,
                       st.error().message);
       return StepEnd::gave_up;
     }
     auto delay = backoff.next();
-    logger()->warn("lease {}: upload attempt {} failed after {} ms: {}; retrying in {} ms", entry.lease.lease_id,
+    upload_log()->warn("lease {}: upload attempt {} failed after {} ms: {}; retrying in {} ms", entry.lease.lease_id,
                    attempt, took.count(), st.error().message, delay.count());
     if (!m_state.pause(delay)) return StepEnd::stopped;
   }
@@ -150,7 +146,7 @@ CompleteOutcome Delivery::complete(const JournalEntry& entry) const {
     }
     out.error = r.error().message;
     if (r.error().kind == ErrorKind::conflict) {
-      logger()->warn("lease {}: completion refused, the lease is not ours: {}", entry.lease.lease_id, out.error);
+      upload_log()->warn("lease {}: completion refused, the lease is not ours: {}", entry.lease.lease_id, out.error);
       out.end = StepEnd::lease_lost;
       return out;
     }
@@ -158,13 +154,13 @@ CompleteOutcome Delivery::complete(const JournalEntry& entry) const {
     const bool refusal = r.error().kind == ErrorKind::unauthorized || r.error().kind == ErrorKind::invalid ||
                          r.error().kind == ErrorKind::not_found;
     if ((refusal && ++refusals >= 5) || (m_config.complete_attempts > 0 && attempt >= m_config.complete_attempts)) {
-      logger()->error("lease {}: giving up on the completion for now after {} attempts: {}", entry.lease.lease_id,
+      upload_log()->error("lease {}: giving up on the completion for now after {} attempts: {}", entry.lease.lease_id,
                       attempt, out.error);
       out.end = StepEnd::gave_up;
       return out;
     }
     auto delay = backoff.next();
-    logger()->warn("lease {}: completion attempt {} failed: {}; retrying in {} ms", entry.lease.lease_id, attempt,
+    upload_log()->warn("lease {}: completion attempt {} failed: {}; retrying in {} ms", entry.lease.lease_id, attempt,
                    out.error, delay.count());
     if (!m_state.pause(delay)) {
       out.end = StepEnd::stopped;

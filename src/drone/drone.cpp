@@ -6,11 +6,11 @@
 
 #include "common/health.hpp"
 #include "common/http_client.hpp"
-#include "common/logging.hpp"
 #include "drone/backoff.hpp"
 #include "drone/disk_hygiene.hpp"
 #include "drone/durable_file.hpp"
 #include "drone/local_fingerprint.hpp"
+#include "drone/loggers.hpp"
 #include "drone/orchestrator_client.hpp"
 #include "drone/system_info.hpp"
 
@@ -20,8 +20,6 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 namespace {
-
-std::shared_ptr<spdlog::logger> logger() { return component_logger("drone"); }
 
 const std::vector<std::string>& drone_loggers() {
   static const std::vector<std::string> names = {"drone", "upload", "heartbeat", "control"};
@@ -92,7 +90,7 @@ uint16_t Drone::control_port() const { return m_control_port.load(); }
 void Drone::handle_signal(int signal) {
   if (signal != SIGTERM && signal != SIGINT) return;
   if (m_state.draining()) {
-    logger()->warn("second stop signal: killing the build and releasing the lease");
+    drone_log()->warn("second stop signal: killing the build and releasing the lease");
     m_state.request_hard_stop();
     return;
   }
@@ -101,7 +99,7 @@ void Drone::handle_signal(int signal) {
 
 void Drone::request_drain(bool restart) {
   if (m_state.request_drain(restart))
-    logger()->info("{}: taking no new work, finishing the current lease", restart ? "restart requested" : "draining");
+    drone_log()->info("{}: taking no new work, finishing the current lease", restart ? "restart requested" : "draining");
 }
 
 nlohmann::json Drone::status_json() const {
@@ -159,16 +157,16 @@ HeartbeatRequest Drone::heartbeat() const {
 bool Drone::prepare() {
   auto token = read_whole_file(m_config.token_file);
   if (!token) {
-    logger()->error("cannot read the token: {}", token.error().message);
+    drone_log()->error("cannot read the token: {}", token.error().message);
     return false;
   }
   m_token = token->substr(0, token->find_first_of("\r\n"));
   if (m_token.empty()) {
-    logger()->error("the token file {} is empty", m_config.token_file.string());
+    drone_log()->error("the token file {} is empty", m_config.token_file.string());
     return false;
   }
   if (auto st = m_journal.open(); !st) {
-    logger()->error("{}", st.error().message);
+    drone_log()->error("{}", st.error().message);
     return false;
   }
   std::error_code ec;
@@ -181,8 +179,8 @@ bool Drone::prepare() {
   sources.portage_dir = m_config.portage_dir;
   m_fingerprint = collect_fingerprint(m_runner, sources, m_config.work_dir / "tmp");
   if (auto it = m_fingerprint.values.find(kFingerprintErrorKey); it != m_fingerprint.values.end())
-    logger()->warn("configuration fingerprint incomplete: {}", it->second);
-  logger()->info("fingerprint {}", m_fingerprint.hash());
+    drone_log()->warn("configuration fingerprint incomplete: {}", it->second);
+  drone_log()->info("fingerprint {}", m_fingerprint.hash());
   ensure_public_key();
   m_control = std::make_unique<ControlServer>(
       m_config.control_listen, m_auth,
@@ -190,15 +188,15 @@ bool Drone::prepare() {
                       [this] { request_drain(false); }, [this] { request_drain(true); }});
   auto port = m_control->start();
   if (!port) {
-    logger()->error("cannot listen on {}: {}", m_config.control_listen, port.error().message);
+    drone_log()->error("cannot listen on {}: {}", m_config.control_listen, port.error().message);
     return false;
   }
   m_control_port = *port;
   if (!m_config.port_file.empty()) {
     if (auto st = write_file_durably(m_config.port_file, std::to_string(*port) + "\n"); !st)
-      logger()->warn("cannot write the port file: {}", st.error().message);
+      drone_log()->warn("cannot write the port file: {}", st.error().message);
   }
-  logger()->info("drone {} up: control endpoint on port {}, gateway {}", m_config.name, *port, m_config.gateway_url);
+  drone_log()->info("drone {} up: control endpoint on port {}, gateway {}", m_config.name, *port, m_config.gateway_url);
   return true;
 }
 
@@ -214,12 +212,12 @@ bool Drone::ensure_public_key() {
     pem = GatewayClient(m_config.gateway_url, m_token, seconds_ms(m_config.http_timeout_s)).fetch_public_key();
   }
   if (!pem) {
-    logger()->warn("no gateway public key yet (control calls refused): {}", pem.error().message);
+    drone_log()->warn("no gateway public key yet (control calls refused): {}", pem.error().message);
     return false;
   }
   auto key = Ed25519Key::load_public_pem(*pem);
   if (!key) {
-    logger()->warn("the gateway public key is unusable: {}", key.error().message);
+    drone_log()->warn("the gateway public key is unusable: {}", key.error().message);
     return false;
   }
   m_auth.set_public_key(std::move(*key));
@@ -235,7 +233,7 @@ int Drone::run() {
   work_loop();
   m_heartbeat->stop();
   m_control->stop();
-  logger()->info("drone {} stopped{}", m_config.name, m_state.restart_requested() ? " for a restart" : "");
+  drone_log()->info("drone {} stopped{}", m_config.name, m_state.restart_requested() ? " for a restart" : "");
   return 0;
 }
 
@@ -257,7 +255,7 @@ void Drone::work_loop() {
     if (!polled) break;
     if (!*polled) {
       auto delay = backoff.next();
-      logger()->warn("asking {} for work failed: {}; again in {} ms", orchestrator, polled->error().message,
+      drone_log()->warn("asking {} for work failed: {}; again in {} ms", orchestrator, polled->error().message,
                      delay.count());
       m_state.pause(delay, true);
       continue;
@@ -277,7 +275,7 @@ void Drone::work_loop() {
       release_unwanted(lease, orchestrator, st.error().message);
       continue;
     }
-    logger()->info("lease {}: {} (attempt {}, fence {}) from {}", lease.lease_id, lease.atom, lease.attempt,
+    drone_log()->info("lease {}: {} (attempt {}, fence {}) from {}", lease.lease_id, lease.atom, lease.attempt,
                    lease.fence, orchestrator);
     LeaseEnd end = m_lease_runner.run_new(lease, orchestrator);
     if (end == LeaseEnd::deferred)
@@ -317,11 +315,11 @@ std::optional<Result<std::optional<WorkLease>>> Drone::poll_for_work(const std::
 }
 
 void Drone::release_unwanted(const WorkLease& lease, const std::string& orchestrator, const std::string& why) {
-  logger()->warn("releasing lease {} ({}): {}", lease.lease_id, lease.atom, why);
+  drone_log()->warn("releasing lease {} ({}): {}", lease.lease_id, lease.atom, why);
   OrchestratorClient client(orchestrator, m_state.ticket_for(orchestrator), seconds_ms(m_config.http_timeout_s),
                             seconds_ms(m_config.work_poll_timeout_s));
   if (auto st = client.release(lease.lease_id, lease.fence); !st)
-    logger()->warn("release of lease {} failed: {}", lease.lease_id, st.error().message);
+    drone_log()->warn("release of lease {} failed: {}", lease.lease_id, st.error().message);
 }
 
 void Drone::resume_journal(bool only_due) {
@@ -343,18 +341,18 @@ void Drone::resume_journal(bool only_due) {
     }
     if (end == LeaseEnd::stopped) return;
   }
-  for (const auto& p : problems) logger()->error("unreadable journal record set aside: {}", p);
+  for (const auto& p : problems) drone_log()->error("unreadable journal record set aside: {}", p);
 }
 
 bool Drone::enough_disk() {
   const int64_t free_mb = disk_free_mb();
   const bool low = free_mb >= 0 && free_mb < m_config.min_free_mb;
   if (low && !m_low_disk) {
-    logger()->warn("only {} MiB free (floor {} MiB): asking for no work until there is more", free_mb,
+    drone_log()->warn("only {} MiB free (floor {} MiB): asking for no work until there is more", free_mb,
                    m_config.min_free_mb);
     hygiene(true);
   } else if (!low && m_low_disk) {
-    logger()->info("{} MiB free again: taking work", free_mb);
+    drone_log()->info("{} MiB free again: taking work", free_mb);
   }
   m_low_disk = low;
   return !low;
@@ -382,7 +380,7 @@ void Drone::hygiene(bool force) {
   if (fs::file_size(transcript, ec) > 8 * 1024 * 1024 && !ec) fs::rename(transcript, fs::path(transcript) += ".old", ec);
   for (const auto& item : fs::directory_iterator(m_config.work_dir / "outbox", ec))
     if (!live_leases.count(item.path().filename().string())) m_delivery.clear_outbox(item.path().filename().string());
-  if (logs > 0 || bins > 0) logger()->info("disk hygiene: removed {} old logs and {} old local binaries", logs, bins);
+  if (logs > 0 || bins > 0) drone_log()->info("disk hygiene: removed {} old logs and {} old local binaries", logs, bins);
 }
 
 }  // namespace swarm::drone

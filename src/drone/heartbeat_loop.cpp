@@ -2,14 +2,13 @@
 
 #include <algorithm>
 
-#include "common/logging.hpp"
 #include "drone/backoff.hpp"
+#include "drone/loggers.hpp"
 #include "drone/orchestrator_client.hpp"
 
 namespace swarm::drone {
 
 namespace {
-std::shared_ptr<spdlog::logger> logger() { return component_logger("heartbeat"); }
 using std::chrono::milliseconds;
 }  // namespace
 
@@ -86,22 +85,22 @@ milliseconds HeartbeatLoop::talk_to_gateway() {
     m_state.set_gateway_error(e.message);
     // An unknown drone (gateway restarted, registry lost) registers again.
     if (e.kind == ErrorKind::unauthorized || e.kind == ErrorKind::not_found) m_registered = false;
-    logger()->warn("{} failed: {}", registering ? "registration" : "heartbeat", e.message);
+    heartbeat_log()->warn("{} failed: {}", registering ? "registration" : "heartbeat", e.message);
     return milliseconds(-1);
   }
   m_registered = true;
   m_state.apply_gateway_answer(*answer);
   if (answer->approval != m_last_approval) {
     if (answer->approval == "approved") {
-      logger()->info("approved by the gateway");
+      heartbeat_log()->info("approved by the gateway");
     } else {
-      logger()->warn("the gateway answers '{}'{}{}: waiting for approval (build-swarm drone approve {})",
+      heartbeat_log()->warn("the gateway answers '{}'{}{}: waiting for approval (build-swarm drone approve {})",
                      answer->approval, answer->message.empty() ? "" : ": ", answer->message, m_state.name());
     }
     m_last_approval = answer->approval;
   }
   if (answer->approval == "approved" && answer->orchestrator != m_last_orchestrator) {
-    logger()->info("orchestrator is now '{}'", answer->orchestrator);
+    heartbeat_log()->info("orchestrator is now '{}'", answer->orchestrator);
     m_last_orchestrator = answer->orchestrator;
   }
   if (answer->approval != "approved") return milliseconds(-1);  // pending: ask again with backoff
@@ -116,11 +115,11 @@ void HeartbeatLoop::renew_lease() {
   Status st = client.renew(lease->lease_id, lease->fence);
   if (st) return;
   if (st.error().kind == ErrorKind::conflict) {
-    logger()->warn("lease {} ({}) is no longer ours: stopping its work", lease->lease_id, lease->atom);
+    heartbeat_log()->warn("lease {} ({}) is no longer ours: stopping its work", lease->lease_id, lease->atom);
     m_state.revoke(lease->lease_id);
     return;
   }
-  logger()->warn("renewing lease {} failed: {}", lease->lease_id, st.error().message);
+  heartbeat_log()->warn("renewing lease {} failed: {}", lease->lease_id, st.error().message);
 }
 
 void HeartbeatLoop::check_drain_timeout() {
@@ -128,7 +127,7 @@ void HeartbeatLoop::check_drain_timeout() {
   auto started = m_state.drain_started();
   if (!started) return;
   if (m_clock.now_steady() - *started >= seconds_ms(m_config.drain_timeout_s)) {
-    logger()->warn("drain timeout ({} s) reached: stopping the build", m_config.drain_timeout_s);
+    heartbeat_log()->warn("drain timeout ({} s) reached: stopping the build", m_config.drain_timeout_s);
     m_state.request_hard_stop();
   }
 }

@@ -3,8 +3,8 @@
 #include <fstream>
 
 #include "common/atom.hpp"
-#include "common/logging.hpp"
 #include "drone/build_command.hpp"
+#include "drone/loggers.hpp"
 #include "drone/orchestrator_client.hpp"
 
 namespace swarm::drone {
@@ -12,8 +12,6 @@ namespace swarm::drone {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::shared_ptr<spdlog::logger> logger() { return component_logger("drone"); }
 
 // retry_upload answers followed before the binary is kept and the lease given up.
 constexpr int64_t kMaxUploadRounds = 5;
@@ -68,7 +66,7 @@ fs::path LeaseRunner::log_path_for(const WorkLease& lease) const {
 
 bool LeaseRunner::save(const JournalEntry& entry) {
   if (auto st = m_journal.save(entry); !st) {
-    logger()->error("lease {}: cannot write the journal: {}", entry.lease.lease_id, st.error().message);
+    drone_log()->error("lease {}: cannot write the journal: {}", entry.lease.lease_id, st.error().message);
     return false;
   }
   return true;
@@ -79,9 +77,9 @@ void LeaseRunner::release(const JournalEntry& entry, const char* why) {
                             seconds_ms(m_config.http_timeout_s), seconds_ms(m_config.work_poll_timeout_s));
   Status st = client.release(entry.lease.lease_id, entry.lease.fence);
   if (st) {
-    logger()->info("lease {}: released ({})", entry.lease.lease_id, why);
+    drone_log()->info("lease {}: released ({})", entry.lease.lease_id, why);
   } else {
-    logger()->warn("lease {}: release ({}) failed: {}", entry.lease.lease_id, why, st.error().message);
+    drone_log()->warn("lease {}: release ({}) failed: {}", entry.lease.lease_id, why, st.error().message);
   }
 }
 
@@ -89,14 +87,14 @@ LeaseEnd LeaseRunner::finish(JournalEntry& entry, LeaseEnd end, const std::strin
   if (end == LeaseEnd::finished || end == LeaseEnd::lost) {
     m_delivery.clear_outbox(entry.lease.lease_id);
     if (auto st = m_journal.remove(entry.lease.lease_id); !st)
-      logger()->warn("lease {}: {}", entry.lease.lease_id, st.error().message);
+      drone_log()->warn("lease {}: {}", entry.lease.lease_id, st.error().message);
   }
   const std::string line = entry.lease.atom + " (lease " + entry.lease.lease_id + "): " + summary;
   m_state.record_result(line);
   if (end == LeaseEnd::finished) {
-    logger()->info("{}", line);
+    drone_log()->info("{}", line);
   } else {
-    logger()->warn("{} [{}]", line, to_string(end));
+    drone_log()->warn("{} [{}]", line, to_string(end));
   }
   return end;
 }
@@ -115,7 +113,7 @@ LeaseEnd LeaseRunner::run_new(const WorkLease& lease, const std::string& orchest
 }
 
 LeaseEnd LeaseRunner::resume(JournalEntry entry) {
-  logger()->info("lease {}: resuming {} at stage {}", entry.lease.lease_id, entry.lease.atom, to_string(entry.stage));
+  drone_log()->info("lease {}: resuming {} at stage {}", entry.lease.lease_id, entry.lease.atom, to_string(entry.stage));
   if (entry.stage == JournalStage::leased) {
     // The build was cut off; its binary, if any, cannot be trusted to be complete.
     release(entry, "build interrupted by a restart");
@@ -140,7 +138,7 @@ std::optional<LeaseEnd> LeaseRunner::build_step(JournalEntry& entry) {
     entry.failure_class = failure_class;
     entry.stage = JournalStage::failed;
     save(entry);
-    logger()->warn("lease {}: {} failed ({}): {}", id, entry.lease.atom, failure_class, why);
+    drone_log()->warn("lease {}: {} failed ({}): {}", id, entry.lease.atom, failure_class, why);
     return std::nullopt;
   };
   auto atom = parse_atom(entry.lease.atom);
@@ -163,7 +161,7 @@ std::optional<LeaseEnd> LeaseRunner::build_step(JournalEntry& entry) {
     }
   }
   const auto timeout = entry.lease.timeout_s > 0 ? std::chrono::seconds(entry.lease.timeout_s) : std::chrono::hours(24);
-  logger()->info("lease {}: building {} (attempt {}, timeout {} s)", id, entry.lease.atom, entry.lease.attempt,
+  drone_log()->info("lease {}: building {} (attempt {}, timeout {} s)", id, entry.lease.atom, entry.lease.attempt,
                  timeout.count());
   BuildReport report = m_builder.build(*atom, timeout, entry.log_file, m_state.cancel_flag(),
                                        static_cast<size_t>(m_config.log_tail_bytes));
@@ -184,7 +182,7 @@ std::optional<LeaseEnd> LeaseRunner::build_step(JournalEntry& entry) {
     entry.size = report.binary.size;
     entry.stage = JournalStage::built;
     save(entry);
-    logger()->info("lease {}: built {} ({} bytes) in {:.1f} s", id, entry.binary, entry.size, entry.duration_s);
+    drone_log()->info("lease {}: built {} ({} bytes) in {:.1f} s", id, entry.binary, entry.size, entry.duration_s);
     return std::nullopt;
   }
   m_builder.remove_placeholders(*atom);
@@ -211,7 +209,7 @@ LeaseEnd LeaseRunner::drive(JournalEntry& entry) {
           entry.failure_class = failure::kNoBinary;
           entry.stage = JournalStage::failed;
           save(entry);
-          logger()->warn("lease {}: {} failed ({}): the binary cannot be read", id, entry.lease.atom, failure::kNoBinary);
+          drone_log()->warn("lease {}: {} failed ({}): the binary cannot be read", id, entry.lease.atom, failure::kNoBinary);
           break;
         }
         ++entry.upload_rounds;
@@ -250,14 +248,14 @@ LeaseEnd LeaseRunner::drive(JournalEntry& entry) {
           std::string note = answer.accepted ? "accepted" : "superseded";
           if (!m_config.keep_binaries) {
             if (auto st = drop_local_binary(m_config.pkgdir, entry.binary); !st)
-              logger()->warn("lease {}: cannot remove the local copy: {}", id, st.error().message);
+              drone_log()->warn("lease {}: cannot remove the local copy: {}", id, st.error().message);
           } else {
             note += "; binary kept (--keep-binaries)";
           }
           return finish(entry, LeaseEnd::finished, note);
         }
         if (answer.retry_upload && entry.upload_rounds < kMaxUploadRounds) {
-          logger()->warn("lease {}: the orchestrator asks for the upload again ({})", id, answer.reason);
+          drone_log()->warn("lease {}: the orchestrator asks for the upload again ({})", id, answer.reason);
           entry.answer.reset();
           entry.stage = JournalStage::built;
           save(entry);

@@ -35,8 +35,6 @@ constexpr const char* kCopiedKeys[] = {"BUILD_TIME", "EAPI",     "USE",      "IU
 
 std::shared_ptr<spdlog::logger> logger() { return component_logger("binhost"); }
 
-Error io_error(const std::string& what, int err) { return make_error(ErrorKind::io, what + ": " + std::strerror(err)); }
-
 int month_index(const char* mon) {
   for (int i = 0; i < 12; ++i)
     if (std::strcmp(mon, kMonths[i]) == 0) return i;
@@ -56,7 +54,7 @@ Result<std::string> move_to_orphaned(const fs::path& pkgdir, const std::string& 
   fs::path target = dest;
   for (int n = 1; fs::symlink_status(target, ec).type() != fs::file_type::not_found; ++n)
     target = dest.string() + "." + std::to_string(n);
-  if (::rename((pkgdir / rel).c_str(), target.c_str()) != 0) return io_error("cannot move " + rel, errno);
+  if (::rename((pkgdir / rel).c_str(), target.c_str()) != 0) return errno_error("cannot move " + rel, errno);
   return fs::relative(target, pkgdir).string();
 }
 
@@ -289,7 +287,7 @@ Result<Binhost::Digests> Binhost::digests_for(const std::string& path, int64_t s
     if (n < 0) {
       int err = errno;
       ::close(*fd);
-      return io_error("read " + path, err);
+      return errno_error("read " + path, err);
     }
     if (n == 0) break;
     EVP_DigestUpdate(md5.get(), buf.data(), static_cast<size_t>(n));
@@ -376,30 +374,30 @@ Status Binhost::publish(bool force) {
 Status Binhost::write_index(const std::string& text) {
   fs::path tmp = m_pkgdir / ".Packages.tmp";  // hidden: never served, never mistaken for a package
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("cannot create " + tmp.string(), errno);
+  if (fd < 0) return errno_error("cannot create " + tmp.string(), errno);
   for (size_t done = 0; done < text.size();) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
       ::close(fd);
-      return io_error("write " + tmp.string(), err);
+      return errno_error("write " + tmp.string(), err);
     }
     done += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0) {
     int err = errno;
     ::close(fd);
-    return io_error("fsync " + tmp.string(), err);
+    return errno_error("fsync " + tmp.string(), err);
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), (m_pkgdir / "Packages").c_str()) != 0) return io_error("rename to Packages", errno);
+  if (::rename(tmp.c_str(), (m_pkgdir / "Packages").c_str()) != 0) return errno_error("rename to Packages", errno);
   int dir = ::open(m_pkgdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return io_error("open " + m_pkgdir.string(), errno);
+  if (dir < 0) return errno_error("open " + m_pkgdir.string(), errno);
   int rc = ::fsync(dir);
   int err = errno;
   ::close(dir);
-  if (rc != 0) return io_error("fsync " + m_pkgdir.string(), err);
+  if (rc != 0) return errno_error("fsync " + m_pkgdir.string(), err);
   return {};
 }
 

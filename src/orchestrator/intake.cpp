@@ -14,6 +14,7 @@
 
 #include "common/crypto.hpp"
 #include "common/logging.hpp"
+#include "common/text.hpp"
 
 namespace swarm::orch {
 
@@ -22,8 +23,6 @@ namespace fs = std::filesystem;
 namespace {
 
 Error invalid(std::string message) { return make_error(ErrorKind::invalid, std::move(message)); }
-
-Error io_error(const std::string& what, int err) { return make_error(ErrorKind::io, what + ": " + std::strerror(err)); }
 
 // Owns a file descriptor.
 class UniqueFd {
@@ -60,7 +59,7 @@ Error open_error(int dir, const std::string& name, int err, const std::string& s
     return invalid("symlink in " + what + ": " + shown);
   if (err == ENOENT) return make_error(ErrorKind::not_found, "not found in " + what + ": " + shown);
   if (err == ENOTDIR) return invalid("not a directory in " + what + ": " + shown);
-  return io_error("cannot open " + shown, err);
+  return errno_error("cannot open " + shown, err);
 }
 
 // Copies at most max_bytes from src's offset to dst (none when dst < 0), hashing the very bytes written.
@@ -71,13 +70,13 @@ Result<int64_t> copy_fd(int src, int dst, int64_t max_bytes, Sha256* hash) {
     size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(buf.size()), max_bytes - total));
     ssize_t n = ::read(src, buf.data(), want);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error("read", errno);
+    if (n < 0) return errno_error("read", errno);
     if (n == 0) break;
     if (hash) hash->update(buf.data(), static_cast<size_t>(n));
     for (ssize_t done = 0; dst >= 0 && done < n;) {
       ssize_t w = ::write(dst, buf.data() + done, static_cast<size_t>(n - done));
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return io_error("write", errno);
+      if (w < 0) return errno_error("write", errno);
       done += w;
     }
     total += n;
@@ -137,11 +136,6 @@ bool is_lower_hex64(const std::string& s) {
          std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // FILE is PF.gpkg.tar or PF-<digits>.gpkg.tar (a drone's local BUILD_ID, replaced by ours).
 bool file_matches_pf(const std::string& file, const std::string& pf) {
   constexpr std::string_view suffix = ".gpkg.tar";
@@ -165,14 +159,14 @@ Result<std::vector<std::string>> pkgdir_components(const std::string& rel_path) 
 
 Result<UniqueFd> open_pkgdir_parent(const fs::path& pkgdir, const std::vector<std::string>& comps, bool create) {
   UniqueFd dir(::open(pkgdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return io_error("cannot open PKGDIR " + pkgdir.string(), errno);
+  if (!dir) return errno_error("cannot open PKGDIR " + pkgdir.string(), errno);
   for (size_t i = 0; i + 1 < comps.size(); ++i) {
     bool created = create && ::mkdirat(dir.get(), comps[i].c_str(), 0755) == 0;
-    if (create && !created && errno != EEXIST) return io_error("cannot create " + comps[i] + " in PKGDIR", errno);
+    if (create && !created && errno != EEXIST) return errno_error("cannot create " + comps[i] + " in PKGDIR", errno);
     UniqueFd sub(::openat(dir.get(), comps[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub) return io_error("cannot open " + comps[i] + " in PKGDIR", errno);
+    if (!sub) return errno_error("cannot open " + comps[i] + " in PKGDIR", errno);
     // A new directory entry must survive a crash as much as the file linked into it.
-    if (created && ::fsync(dir.get()) != 0) return io_error("fsync of PKGDIR directory", errno);
+    if (created && ::fsync(dir.get()) != 0) return errno_error("fsync of PKGDIR directory", errno);
     dir = std::move(sub);
   }
   return dir;
@@ -219,7 +213,7 @@ Result<int> open_beneath(const fs::path& root, const std::vector<std::string>& c
     dir = std::move(next);
   }
   struct stat st {};
-  if (::fstat(dir.get(), &st) != 0) return io_error("stat " + shown, errno);
+  if (::fstat(dir.get(), &st) != 0) return errno_error("stat " + shown, errno);
   if (!S_ISREG(st.st_mode)) return invalid("not a regular file: " + shown);
   if (single_link && st.st_nlink != 1)
     return invalid("file has " + std::to_string(st.st_nlink) + " hard links (must be 1): " + shown);
@@ -247,7 +241,7 @@ Result<StagedBinary> Intake::take(const std::string& drone, const std::string& l
   if (!valid_path_name(lease_id)) return invalid("invalid lease id '" + lease_id + "'");
   auto atom = parse_atom(expected_cpv);
   if (!atom || atom->cpv() != expected_cpv) return invalid("invalid expected CPV '" + expected_cpv + "'");
-  std::string want_sha = lower(expected_sha256);
+  std::string want_sha = ascii_lower(expected_sha256);
   if (!is_lower_hex64(want_sha)) return invalid("invalid sha256 '" + expected_sha256 + "': expected 64 hex digits");
   if (expected_size < 0) return invalid("invalid size " + std::to_string(expected_size));
 
@@ -304,18 +298,18 @@ Result<std::pair<BinaryRecord, fs::path>> Intake::prepare(const StagedBinary& st
 
   // Our own output is verified too: a writer bug must not reach every client.
   UniqueFd fd(::open(out.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) return io_error("cannot open " + out.string(), errno);
+  if (!fd) return errno_error("cannot open " + out.string(), errno);
   auto info = read_gpkg_fd(fd.get());
   if (!info) return make_error(ErrorKind::internal, "rewritten package does not verify: " + info.error().message);
   if (info->basename != base || info->build_id() != build_id || info->category() != atom.category ||
       info->pf() != atom.pf())
     return make_error(ErrorKind::internal, "rewritten package has the wrong name or BUILD_ID: " + info->basename);
-  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return io_error("seek " + out.string(), errno);
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return errno_error("seek " + out.string(), errno);
   Sha256 hash;
   auto hashed = copy_fd(fd.get(), -1, INT64_MAX, &hash);
   if (!hashed) return hashed.error();
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return io_error("stat " + out.string(), errno);
+  if (::fstat(fd.get(), &st) != 0) return errno_error("stat " + out.string(), errno);
 
   BinaryRecord rec;
   rec.cpv = atom.cpv();
@@ -340,12 +334,12 @@ Status Intake::install(const fs::path& temp, const std::string& rel_path) {
     if (err == EEXIST)
       return make_error(ErrorKind::conflict, "refusing to replace existing file in PKGDIR: " + rel_path);
     if (err == EXDEV) return make_error(ErrorKind::io, "incoming and PKGDIR must be on the same filesystem");
-    return io_error("cannot link " + rel_path + " into PKGDIR", err);
+    return errno_error("cannot link " + rel_path + " into PKGDIR", err);
   }
   if (::fsync(dir->get()) != 0) {
     int err = errno;
     ::unlinkat(dir->get(), name.c_str(), 0);
-    return io_error("fsync of PKGDIR directory for " + rel_path, err);
+    return errno_error("fsync of PKGDIR directory for " + rel_path, err);
   }
   // Not fatal: start-up reconciliation removes temp files left in incoming.
   if (::unlink(temp.c_str()) != 0)
@@ -378,26 +372,26 @@ Result<fs::path> Intake::store_log(const std::string& drone, const std::string& 
   if (!opened) return opened.error();
   UniqueFd src(*opened);
   struct stat st {};
-  if (::fstat(src.get(), &st) != 0) return io_error("stat of staged log", errno);
+  if (::fstat(src.get(), &st) != 0) return errno_error("stat of staged log", errno);
 
   std::error_code ec;
   fs::create_directories(m_paths.logs, ec);
   fs::path tmp = m_paths.logs / ("." + lease_id + "-" + random_token(8) + ".tmp");
   UniqueFd dst(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!dst) return io_error("cannot create " + tmp.string(), errno);
+  if (!dst) return errno_error("cannot create " + tmp.string(), errno);
   FileGuard guard(tmp);
   if (st.st_size > kMaxLogBytes) {
     std::string note =
         "[build-swarm: the first " + std::to_string(st.st_size - kMaxLogBytes) + " bytes were dropped]\n";
     if (::write(dst.get(), note.data(), note.size()) != static_cast<ssize_t>(note.size()) ||
         ::lseek(src.get(), st.st_size - kMaxLogBytes, SEEK_SET) < 0)
-      return io_error("cannot write " + tmp.string(), errno);
+      return errno_error("cannot write " + tmp.string(), errno);
   }
   auto copied = copy_fd(src.get(), dst.get(), kMaxLogBytes, nullptr);
   if (!copied) return copied.error();
-  if (::fsync(dst.get()) != 0) return io_error("fsync " + tmp.string(), errno);
+  if (::fsync(dst.get()) != 0) return errno_error("fsync " + tmp.string(), errno);
   fs::path final_path = m_paths.logs / (lease_id + ".log");
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) return io_error("cannot rename to " + final_path.string(), errno);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) return errno_error("cannot rename to " + final_path.string(), errno);
   guard.release();
   return final_path;
 }
@@ -438,21 +432,21 @@ Status Intake::prepare_lease_dir(const std::string& drone, const std::string& le
   std::error_code ec;
   fs::create_directories(m_paths.staging_root, ec);
   UniqueFd dir(::open(m_paths.staging_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return io_error("cannot open staging root " + m_paths.staging_root.string(), errno);
+  if (!dir) return errno_error("cannot open staging root " + m_paths.staging_root.string(), errno);
   std::string shown;
   for (const auto* name : {&drone, &lease_id}) {
     shown += (shown.empty() ? "" : "/") + *name;
     if (::mkdirat(dir.get(), name->c_str(), 0755) != 0 && errno != EEXIST)
-      return io_error("cannot create staging directory " + shown, errno);
+      return errno_error("cannot create staging directory " + shown, errno);
     UniqueFd sub(::openat(dir.get(), name->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!sub) return open_error(dir.get(), *name, errno, shown, "staging path");
     struct stat st {};
-    if (::fstat(sub.get(), &st) != 0) return io_error("stat " + shown, errno);
+    if (::fstat(sub.get(), &st) != 0) return errno_error("stat " + shown, errno);
     if (st.st_uid != ::geteuid())
       return make_error(ErrorKind::conflict, "staging directory " + shown + " is owned by uid " +
                                                  std::to_string(st.st_uid) + ", not by this user");
     // Exactly 0755 whatever the umask: the upload user writes, nobody else does.
-    if ((st.st_mode & 07777) != 0755 && ::fchmod(sub.get(), 0755) != 0) return io_error("chmod " + shown, errno);
+    if ((st.st_mode & 07777) != 0755 && ::fchmod(sub.get(), 0755) != 0) return errno_error("chmod " + shown, errno);
     dir = std::move(sub);
   }
   return {};

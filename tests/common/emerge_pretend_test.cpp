@@ -10,7 +10,7 @@
 namespace swarm {
 namespace {
 
-std::vector<PretendEntry> parse_fixture(const std::string& name) {
+std::vector<PretendEntry> parse_pretend_fixture(const std::string& name) {
   auto r = parse_emerge_pretend(test::read_file(test::fixture(name)));
   EXPECT_TRUE(r.ok()) << name << ": " << (r.ok() ? "" : r.error().message);
   return r.ok() ? *r : std::vector<PretendEntry>{};
@@ -31,7 +31,7 @@ const PretendEntry* find(const std::vector<PretendEntry>& entries, const std::st
 
 // Counts from fixtures/emerge/SOURCES.md.
 TEST(EmergePretend, WorldUpdate123Packages) {
-  auto entries = parse_fixture("emerge-pretend-01-uDN-world-123pkgs-2023.txt");
+  auto entries = parse_pretend_fixture("emerge-pretend-01-uDN-world-123pkgs-2023.txt");
   EXPECT_EQ(entries.size(), 124u);
   EXPECT_EQ(count_by(entries, false), (std::map<std::string, int>{{"ebuild", 123}, {"blocks", 1}}));
   EXPECT_EQ(count_by(entries, true), (std::map<std::string, int>{{"ebuild U", 93},
@@ -75,7 +75,7 @@ TEST(EmergePretend, WorldUpdate123Packages) {
 }
 
 TEST(EmergePretend, BinaryPackagesWithBuildIds) {
-  auto entries = parse_fixture("emerge-pretend-02-binary-getbinpkg-falkon-blocker-2026.txt");
+  auto entries = parse_pretend_fixture("emerge-pretend-02-binary-getbinpkg-falkon-blocker-2026.txt");
   EXPECT_EQ(entries.size(), 141u);
   EXPECT_EQ(count_by(entries, true),
             (std::map<std::string, int>{{"binary N", 134}, {"binary R", 5}, {"binary UD", 1}, {"blocks B", 1}}));
@@ -103,7 +103,7 @@ TEST(EmergePretend, BinaryPackagesWithBuildIds) {
 }
 
 TEST(EmergePretend, TreeOutputSkipsNomergeParents) {
-  auto entries = parse_fixture("emerge-pretend-03-tree-atuv-wine-funtoo-blocker-2018.txt");
+  auto entries = parse_pretend_fixture("emerge-pretend-03-tree-atuv-wine-funtoo-blocker-2018.txt");
   EXPECT_EQ(entries.size(), 22u);
   EXPECT_EQ(count_by(entries, true), (std::map<std::string, int>{{"ebuild N", 15}, {"ebuild R", 6}, {"blocks B", 1}}));
   ASSERT_FALSE(entries.empty());

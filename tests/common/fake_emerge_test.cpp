@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "common/process_runner.hpp"
+#include "support/processes.hpp"
 #include "support/test_support.hpp"
 
 namespace swarm {
@@ -18,6 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using test::read_file;
+using test::process_gone;
 using test::run_shell;
 using ::testing::HasSubstr;
 
@@ -35,15 +37,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(line);
   return out;
-}
-
-bool process_gone(pid_t pid) {
-  if (::kill(pid, 0) != 0) return errno == ESRCH;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return true;
-  size_t close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';  // zombie: runs nothing
 }
 
 class FakeEmerge : public ::testing::Test {

@@ -87,7 +87,7 @@ const char* const kGccTargetHelp = R"GCC(The following options are target specif
 
 )GCC";
 
-Fingerprint parse_fixture(const std::string& name) {
+Fingerprint parse_info_fixture(const std::string& name) {
   auto r = parse_emerge_info(test::read_file(test::fixture(name)));
   EXPECT_TRUE(r.ok()) << name << ": " << (r.ok() ? "" : r.error().message);
   return r.ok() ? *r : Fingerprint{};
@@ -98,7 +98,7 @@ const char* const kInfo02 = "emerge-info-02-portage-3.0.20-amd64-17.1-plasma-sys
 const char* const kInfo04 = "emerge-info-04-verbose-portage-2.3.41-hardened-selinux-2018.txt";
 
 TEST(Fingerprint, ParsesEmergeInfo2026) {
-  auto fp = parse_fixture(kInfo01);
+  auto fp = parse_info_fixture(kInfo01);
   const auto& v = fp.values;
   EXPECT_EQ(v.at("CHOST"), "x86_64-pc-linux-gnu");
   EXPECT_EQ(v.at("PROFILE"), "default/linux/amd64/23.0/no-multilib/systemd");
@@ -118,7 +118,7 @@ TEST(Fingerprint, ParsesEmergeInfo2026) {
 }
 
 TEST(Fingerprint, ParsesEmergeInfo2021) {
-  auto fp = parse_fixture(kInfo02);
+  auto fp = parse_info_fixture(kInfo02);
   const auto& v = fp.values;
   EXPECT_EQ(v.at("CHOST"), "x86_64-pc-linux-gnu");
   EXPECT_EQ(v.at("PROFILE"), "default/linux/amd64/17.1/desktop/plasma/systemd");
@@ -132,7 +132,7 @@ TEST(Fingerprint, ParsesEmergeInfo2021) {
 }
 
 TEST(Fingerprint, ParsesVerboseEmergeInfo2018) {
-  auto fp = parse_fixture(kInfo04);
+  auto fp = parse_info_fixture(kInfo04);
   const auto& v = fp.values;
   EXPECT_EQ(v.at("CHOST"), "x86_64-pc-linux-gnu");
   EXPECT_EQ(v.at("PROFILE"), "default/linux/amd64/17.0/hardened/selinux");
@@ -176,8 +176,8 @@ TEST(Fingerprint, HashIsStableAndKnown) {
   Fingerprint fp{{{"B", "2"}, {"A", "1"}}};
   // sha256 of "A=1\nB=2\n": fixed, so fingerprints compare across builds and machines.
   EXPECT_EQ(fp.hash(), "beb5f2519a8d4a22ff19d6b4ba05806c75710dc1ad7e2ef37ee1d1a950d4b074");
-  EXPECT_EQ(parse_fixture(kInfo01).hash(), parse_fixture(kInfo01).hash());
-  EXPECT_NE(parse_fixture(kInfo01).hash(), parse_fixture(kInfo02).hash());
+  EXPECT_EQ(parse_info_fixture(kInfo01).hash(), parse_info_fixture(kInfo01).hash());
+  EXPECT_NE(parse_info_fixture(kInfo01).hash(), parse_info_fixture(kInfo02).hash());
 }
 
 TEST(Fingerprint, HashIgnoresWordOrderInUseButNotInCflags) {
@@ -217,7 +217,7 @@ TEST(Fingerprint, DiffReportsExactlyTheDifferingKeys) {
 }
 
 TEST(Fingerprint, JsonRoundTripAndHashCheck) {
-  auto fp = parse_fixture(kInfo02);
+  auto fp = parse_info_fixture(kInfo02);
   nlohmann::json j = fp.to_json();
   EXPECT_EQ(j.at("hash"), fp.hash());
   EXPECT_EQ(j.at("CHOST"), "x86_64-pc-linux-gnu");
@@ -269,11 +269,11 @@ TEST(Fingerprint, ResolvesMarchNative) {
   EXPECT_EQ(resolved.values.count(kMarchUnresolvedKey), 0u);
 
   // Nothing to resolve: the resolver is not called.
-  auto plain = resolve_march_native(parse_fixture(kInfo01), [&](const std::string&) -> Result<std::string> {
+  auto plain = resolve_march_native(parse_info_fixture(kInfo01), [&](const std::string&) -> Result<std::string> {
     ADD_FAILURE() << "resolver called";
     return std::string();
   });
-  EXPECT_EQ(plain, parse_fixture(kInfo01));
+  EXPECT_EQ(plain, parse_info_fixture(kInfo01));
 
   auto failed = resolve_march_native(
       fp, [](const std::string&) -> Result<std::string> { return make_error(ErrorKind::io, "gcc: not found"); });

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/processes.hpp"
 #include "support/test_support.hpp"
 
 namespace swarm {
@@ -19,6 +20,7 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using test::read_file;
 using test::TempDir;
+using test::process_gone;
 using test::wait_for;
 
 ProcessSpec shell(const std::string& script, const fs::path& out = {}) {
@@ -26,16 +28,6 @@ ProcessSpec shell(const std::string& script, const fs::path& out = {}) {
   spec.argv = {"/bin/sh", "-c", script};
   spec.output_file = out;
   return spec;
-}
-
-// Gone, or a zombie: a zombie runs nothing, and this container's init does not reap orphans.
-bool process_gone(pid_t pid) {
-  if (::kill(pid, 0) != 0) return errno == ESRCH;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return true;
-  size_t close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
 }
 
 pid_t read_pid(const fs::path& p) {

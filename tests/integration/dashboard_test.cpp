@@ -12,6 +12,7 @@
 #include "common/messages.hpp"
 #include "support/chromium_driver.hpp"
 #include "support/daemon_process.hpp"
+#include "support/processes.hpp"
 #include "support/test_support.hpp"
 
 namespace swarm::test {
@@ -165,28 +166,6 @@ json stage(const DashboardSwarm& swarm, const json& lease) {
       {"path", rel}, {"sha256", sha256_file_hex(file).value()}, {"size", static_cast<int64_t>(fs::file_size(file))}};
 }
 
-/// Processes of group `pgid` that are not zombies (killed children wait for init to reap them).
-int live_group_members(pid_t pgid) {
-  int n = 0;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    std::string stat;
-    try {
-      stat = read_file(entry.path() / "stat");
-    } catch (...) {
-      continue;  // not a process, or it just exited
-    }
-    // After "PID (COMM) ": STATE PPID PGRP ...
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) continue;
-    if (pgrp == pgid && state != 'Z') ++n;
-  }
-  return n;
-}
-
 // JavaScript helpers evaluated in the page.
 std::string text_of(const std::string& id) {
   return "((document.getElementById('" + id + "') || {}).textContent || '')";
@@ -240,7 +219,7 @@ TEST(DashboardDriver, ReportsPageExceptionsAndTimesOutWithoutLosingTheSession) {
   pid_t pid = page.pid();
   page.stop();
   EXPECT_EQ(page.pid(), -1);
-  EXPECT_TRUE(wait_for([&] { return live_group_members(pid) == 0; }, seconds(5))) << "the browser's group is gone";
+  EXPECT_TRUE(wait_for([&] { return live_group_members(pid).empty(); }, seconds(5))) << "the browser's group is gone";
   EXPECT_FALSE(page.evaluate("1").ok());
 }
 

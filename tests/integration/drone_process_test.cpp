@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "integration/swarm_fixture.hpp"
+#include "support/processes.hpp"
 
 namespace swarm::test {
 namespace {
@@ -102,48 +103,12 @@ size_t local_binaries(const Swarm& s) {
 
 // --- /proc ------------------------------------------------------------------------------------
 
-struct ProcInfo {
-  pid_t pid = 0;
-  pid_t ppid = 0;
-  pid_t pgid = 0;
-  char state = 0;
-};
-
-std::vector<ProcInfo> all_processes() {
-  std::vector<ProcInfo> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(in, line)) continue;
-    const size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    ProcInfo p;
-    p.pid = static_cast<pid_t>(std::stol(name));
-    long ppid = 0, pgid = 0;
-    if (std::sscanf(line.c_str() + close + 1, " %c %ld %ld", &p.state, &ppid, &pgid) != 3) continue;
-    p.ppid = static_cast<pid_t>(ppid);
-    p.pgid = static_cast<pid_t>(pgid);
-    out.push_back(p);
-  }
-  return out;
-}
-
 // Alive: exists and is not a zombie waiting to be reaped.
 bool alive(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
   for (const auto& p : all_processes())
     if (p.pid == pid) return p.state != 'Z';
   return false;
-}
-
-std::vector<pid_t> live_group_members(pid_t pgid) {
-  std::vector<pid_t> out;
-  for (const auto& p : all_processes())
-    if (p.pgid == pgid && p.state != 'Z') out.push_back(p.pid);
-  return out;
 }
 
 pid_t pgid_of(pid_t pid) {

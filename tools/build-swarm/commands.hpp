@@ -33,6 +33,8 @@ struct CommandContext {
 int fail(const CommandContext& ctx, const std::string& message);
 /// Prints "build-swarm: <message>" on err; returns kExitUsage.
 int usage(std::ostream& err, const std::string& message);
+/// Prints an answer's body as it came, ending in a newline (--raw).
+void print_raw(const CommandContext& ctx, const std::string& body);
 
 // ---- read commands (commands_read.cpp) ----
 int cmd_status(const CommandContext& ctx);

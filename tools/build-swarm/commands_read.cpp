@@ -21,12 +21,12 @@ int usage(std::ostream& err, const std::string& message) {
   return kExitUsage;
 }
 
-namespace {
-
 void print_raw(const CommandContext& ctx, const std::string& body) {
   ctx.out << body;
   if (body.empty() || body.back() != '\n') ctx.out << "\n";
 }
+
+namespace {
 
 // The list in a list answer: a bare array, or the first array under one of `keys`.
 json list_in(const json& answer, std::initializer_list<const char*> keys) {

@@ -22,11 +22,6 @@ Result<std::string> read_text(const std::string& path) {
   return ss.str();
 }
 
-void print_raw(const CommandContext& ctx, const std::string& body) {
-  ctx.out << body;
-  if (body.empty() || body.back() != '\n') ctx.out << "\n";
-}
-
 std::string plural(int64_t n, const std::string& word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
 
 // Reads the packages from the one source given; errors name the file.

@@ -3,16 +3,13 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/text.hpp"
+
 namespace swarm::cli {
 
 namespace {
 
 const char* const kMatchFields[] = {"name", "hostname", "report_ip", "source_ip", "address"};
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string field(const nlohmann::json& node, const char* key) {
   auto it = node.find(key);
@@ -31,13 +28,13 @@ nlohmann::json node_list(const nlohmann::json& answer) {
 
 std::vector<nlohmann::json> match_drones(const nlohmann::json& nodes, const std::string& query) {
   std::vector<nlohmann::json> exact, partial;
-  std::string q = lower(query);
+  std::string q = ascii_lower(query);
   if (q.empty()) return {};
   for (const auto& node : nodes) {
     if (!node.is_object()) continue;
     bool is_exact = false, is_partial = false;
     for (const char* key : kMatchFields) {
-      std::string value = lower(field(node, key));
+      std::string value = ascii_lower(field(node, key));
       if (value.empty()) continue;
       if (value == q) is_exact = true;
       if (value.find(q) != std::string::npos) is_partial = true;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Extended CI: builds everything with AddressSanitizer + UndefinedBehaviorSanitizer in its own build
-# directory and runs every test through ctest; --tsan adds a ThreadSanitizer build and run.
+# directory and runs every test through ctest; --tsan adds a ThreadSanitizer build and run. These
+# builds go file by file (no unity batches), which also proves every file includes what it uses.
 # Prints one summary line; exits non-zero when a configure, build or test step fails.
 set -uo pipefail
 
@@ -64,7 +65,7 @@ run_variant() {
   local log="$dir/ci-extended.log"
   mkdir -p "$dir"
   echo "ci-extended: [$name] configure $dir"
-  if ! cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWARNINGS_AS_ERRORS=ON "$@" >"$log" 2>&1; then
+  if ! cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=OFF -DWARNINGS_AS_ERRORS=ON "$@" >"$log" 2>&1; then
     tail -n 30 "$log"
     results+=("$name: FAIL (configure; $log)")
     failed=1

@@ -16,7 +16,9 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "installing what is missing, building"
 bash "$here/scripts/install-deps.sh"
-cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+generator=()
+[ -f "$build/CMakeCache.txt" ] || generator=(-G Ninja)
+cmake -S "$here" -B "$build" "${generator[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target swarm-gateway swarm-orchestrator swarm-drone build-swarm >/dev/null
 bin_gw=$build/src/gateway/swarm-gateway
 bin_orch=$build/src/orchestrator/swarm-orchestrator

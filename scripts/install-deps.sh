@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config ccache
+  build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-system1.81-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libssl-dev libsqlite3-dev sqlite3

@@ -119,7 +119,7 @@ class Session;
 
 class StreamImpl final : public EventStream {
  public:
-  explicit StreamImpl(std::shared_ptr<Session> s) : m_session(std::move(s)) {}
+  explicit StreamImpl(const std::shared_ptr<Session>& s) : m_session(s) {}
   bool send_event(const std::string& event, const std::string& data) override;
   bool send_comment(const std::string& text) override;
   bool closed() const override { return m_closed.load(); }
@@ -128,7 +128,9 @@ class StreamImpl final : public EventStream {
 
  private:
   bool queue(std::string bytes);
-  std::shared_ptr<Session> m_session;
+  // Weak: the session owns this stream, and its pending reads and writes keep it alive; a strong
+  // pointer back would be a cycle that leaks every event-stream connection.
+  std::weak_ptr<Session> m_session;
   std::atomic<bool> m_closed{false};
 };
 
@@ -343,7 +345,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
 bool StreamImpl::queue(std::string bytes) {
   if (m_closed) return false;
-  m_session->queue_stream_bytes(std::move(bytes));
+  auto session = m_session.lock();
+  if (!session) {
+    m_closed = true;
+    return false;
+  }
+  session->queue_stream_bytes(std::move(bytes));
   return true;
 }
 
@@ -365,7 +372,7 @@ bool StreamImpl::send_comment(const std::string& text) { return queue(": " + tex
 
 void StreamImpl::close() {
   if (m_closed.exchange(true)) return;
-  m_session->close();
+  if (auto session = m_session.lock()) session->close();
 }
 
 }  // namespace

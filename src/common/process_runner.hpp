@@ -33,7 +33,10 @@ struct ProcessResult {
   bool timed_out = false;
   bool cancelled = false;  // stopped because the cancel flag turned true
   std::chrono::milliseconds duration{0};
-  long max_rss_kb = 0;  // from wait4 rusage of the child (its waited-for children included)
+  // Peak resident memory from the child's wait4 rusage (its waited-for children included). Linux
+  // counts the forked copy of the caller before exec too, so it is never below the caller's own
+  // resident size at the fork (a few MB for the daemons; irrelevant next to a compiler's peak).
+  long max_rss_kb = 0;
   std::string error;    // why it did not start, empty otherwise
 
   /// True when the command ran to completion and exited 0.

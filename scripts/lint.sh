@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lint: clang-format (--dry-run -Werror, never rewrites a file) on src/ tools/ tests/, and clang-tidy
-# (.clang-tidy, build/compile_commands.json) on the changed files or on all of them.
+# (.clang-tidy, build-lint/compile_commands.json) on the changed files or on all of them.
 # Exits 0 when clean, 1 on findings, 2 on a usage or set-up error.
 set -uo pipefail
 
@@ -12,7 +12,8 @@ Usage: scripts/lint.sh [--all] [--base REF] [--build-dir DIR] [--jobs N] [--no-f
                    changed against REF (default HEAD: staged, unstaged and untracked files)
   --all            clang-tidy on every .cpp file of src/ tools/ tests/ in compile_commands.json
   --base REF       what "changed" is measured against (e.g. origin/main)
-  --build-dir DIR  where compile_commands.json is (default: build; cmake exports it)
+  --build-dir DIR  where compile_commands.json is (default: build-lint, configured here file by file
+                   with -DCMAKE_UNITY_BUILD=OFF: a unity build's database lists batches, not files)
   --jobs N         clang-tidy processes in parallel (default 1)
   --no-format      skip clang-format
   --no-tidy        skip clang-tidy
@@ -21,7 +22,8 @@ EOF
 }
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-build_dir="$here/build"
+build_dir="$here/build-lint"
+own_build_dir=1
 base=HEAD
 all=0
 jobs=1
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --all) all=1 ;;
     --base) base=${2:?--base needs a ref}; shift ;;
-    --build-dir) build_dir=${2:?--build-dir needs a directory}; shift ;;
+    --build-dir) build_dir=${2:?--build-dir needs a directory}; own_build_dir=0; shift ;;
     --jobs|-j) jobs=${2:?--jobs needs a number}; shift ;;
     --no-format) do_format=0 ;;
     --no-tidy) do_tidy=0 ;;
@@ -98,6 +100,13 @@ if [ "$do_tidy" = 1 ]; then
     exit 2
   fi
   db="$build_dir/compile_commands.json"
+  if [ "$own_build_dir" = 1 ]; then
+    # Configure only (no build): clang-tidy needs the compile commands, one per file.
+    if ! cmake -S "$here" -B "$build_dir" -DCMAKE_UNITY_BUILD=OFF -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null; then
+      echo "lint: cannot configure $build_dir" >&2
+      exit 2
+    fi
+  fi
   if [ ! -f "$db" ]; then
     echo "lint: $db missing: configure first (cmake -S . -B build; CMAKE_EXPORT_COMPILE_COMMANDS is on)" >&2
     exit 2
@@ -118,7 +127,8 @@ if [ "$do_tidy" = 1 ]; then
       skipped+=("$f")
     fi
   done
-  [ ${#skipped[@]} -gt 0 ] && echo "lint: clang-tidy: not in compile_commands.json (re-run cmake): ${skipped[*]}"
+  [ ${#skipped[@]} -gt 0 ] &&
+    echo "lint: clang-tidy: not in $db (re-run cmake; a unity build lists batches, not files): ${skipped[*]}"
   tidy_files=${#units[@]}
   if [ "$tidy_files" -eq 0 ]; then
     echo "lint: clang-tidy: no files to check"

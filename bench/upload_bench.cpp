@@ -3,15 +3,10 @@
 // Drone path: Delivery::upload of an entry as a build leaves it (the log staged in the outbox, one
 // `rsync --relative --ignore-times --timeout ... -e "ssh ..."` run for binary and log, and the
 // binary's SHA-256 computed while rsync runs; the round fails unless that hash is right). Plain: `rsync -e "ssh ..." FILE USER@HOST:NAME` into the same rrsync root.
-// The sshd is a private one on a free loopback port with generated keys and the orchestrator's
-// restriction (rrsync -wo -no-lock), as the orchestrator's install sets it up.
+// The sshd is the tests' SshdFixture: a private one on a free loopback port with generated keys and
+// the orchestrator's restriction (rrsync -wo -no-lock), as the orchestrator's install sets it up.
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <pwd.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +30,7 @@
 #include "drone/drone_state.hpp"
 #include "drone/journal.hpp"
 #include "drone/uploader.hpp"
+#include "support/sshd_fixture.hpp"
 
 namespace {
 
@@ -49,123 +45,10 @@ bool write_text(const fs::path& p, const std::string& text) {
   return static_cast<bool>(out.flush());
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int shell(const std::string& cmd) {
   int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
-
-uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
-
-bool port_accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// A private sshd in `dir`: logins with user_key run rrsync -wo -no-lock in `root`.
-class BenchSshd {
- public:
-  BenchSshd(fs::path dir, fs::path root) : m_dir(std::move(dir)), m_root(std::move(root)) {
-    if (passwd* pw = ::getpwuid(::getuid())) m_user = pw->pw_name;
-  }
-  ~BenchSshd() { stop(); }
-  BenchSshd(const BenchSshd&) = delete;
-  BenchSshd& operator=(const BenchSshd&) = delete;
-
-  /// Generates keys and config, starts sshd -D and waits until the port accepts; an error text or "".
-  std::string start() {
-    std::error_code ec;
-    fs::create_directories(m_root, ec);
-    fs::create_directories("/run/sshd", ec);  // sshd's privilege separation directory
-    for (const char* key : {"host_key", "user_key"})
-      if (shell("ssh-keygen -q -N '' -t ed25519 -C upload-bench -f " + quote(m_dir / key) + " </dev/null >/dev/null 2>&1"))
-        return std::string("ssh-keygen failed for ") + key;
-    write_text(m_dir / "authorized_keys", "restrict,command=\"/usr/bin/rrsync -wo -no-lock " + m_root.string() + "\" " +
-                                              read_text(m_dir / "user_key.pub"));
-    m_port = free_loopback_port();
-    if (!m_port) return "no free port";
-    std::ostringstream config;
-    config << "ListenAddress 127.0.0.1\nPort " << m_port << "\nHostKey " << (m_dir / "host_key").string()
-           << "\nAuthorizedKeysFile " << (m_dir / "authorized_keys").string() << "\nPidFile "
-           << (m_dir / "sshd.pid").string()
-           << "\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nLogLevel ERROR\n";
-    write_text(m_dir / "sshd_config", config.str());
-    const std::string config_path = (m_dir / "sshd_config").string(), log_path = (m_dir / "sshd.log").string();
-    m_pid = ::fork();
-    if (m_pid < 0) return "fork failed";
-    if (m_pid == 0) {
-      ::setpgid(0, 0);
-      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      ::execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", config_path.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!port_accepts(m_port)) {
-      int status = 0;
-      if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
-        m_pid = -1;
-        return "sshd exited: " + read_text(m_dir / "sshd.log");
-      }
-      if (std::chrono::steady_clock::now() > until) return "sshd did not listen: " + read_text(m_dir / "sshd.log");
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    std::istringstream host(read_text(m_dir / "host_key.pub"));
-    std::string type, key;
-    host >> type >> key;
-    write_text(known_hosts(), "[127.0.0.1]:" + std::to_string(m_port) + " " + type + " " + key + "\n");
-    return "";
-  }
-
-  /// Stops sshd (its whole process group). Idempotent.
-  void stop() {
-    if (m_pid <= 0) return;
-    ::kill(-m_pid, SIGTERM);
-    int status = 0;
-    ::waitpid(m_pid, &status, 0);
-    m_pid = -1;
-  }
-
-  uint16_t port() const { return m_port; }
-  const std::string& user() const { return m_user; }
-  fs::path user_key() const { return m_dir / "user_key"; }
-  fs::path known_hosts() const { return m_dir / "known_hosts"; }
-
- private:
-  fs::path m_dir, m_root;
-  std::string m_user;
-  uint16_t m_port = 0;
-  pid_t m_pid = -1;
-};
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -186,7 +69,7 @@ int main(int argc, char** argv) {
   swarm::setup_logging(log);
 
   const fs::path dir = fs::temp_directory_path() / ("upload_bench." + std::to_string(::getpid()));
-  fs::create_directories(dir / "ssh");
+  fs::create_directories(dir);
   struct Cleanup {
     fs::path d;
     ~Cleanup() {
@@ -194,12 +77,12 @@ int main(int argc, char** argv) {
       fs::remove_all(d, ec);
     }
   } cleanup{dir};
-  const fs::path staging = dir / "staging" / "bench";
-  BenchSshd sshd(dir / "ssh", staging);
-  if (auto err = sshd.start(); !err.empty()) {
-    std::fprintf(stderr, "upload_bench: %s\n", err.c_str());
+  swarm::test::SshdFixture sshd(dir / "staging", "bench");
+  if (!sshd.start()) {
+    std::fprintf(stderr, "upload_bench: %s\n", sshd.error().c_str());
     return 1;
   }
+  const fs::path staging = sshd.staging_dir();
 
   // The binary and the build log as a build leaves them: PKGDIR/CAT/PN/FILE, work-dir/logs/...
   swarm::drone::DroneConfig config;

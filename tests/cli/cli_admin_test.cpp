@@ -2,7 +2,6 @@
 // gateway URL come from, API errors.
 
 #include "cli_fixture.hpp"
-#include "common/emerge_pretend.hpp"
 #include "common/fingerprint.hpp"
 
 namespace swarm::cli {
@@ -63,39 +62,6 @@ TEST_F(CliTest, SubmitGraphSendsDepsAndDurations) {
   r = admin({"submit", "--graph", graph.string()});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("packages[0]"), std::string::npos) << r.err;
-}
-
-TEST_F(CliTest, SubmitFromEmergeSkipsBlockersAndMarksRebuilds) {
-  auto fixture = test::fixture("emerge-pretend-01-uDN-world-123pkgs-2023.txt");
-  auto r = admin({"submit", "--from-emerge", fixture.string()});
-  ASSERT_EQ(r.code, 0) << r.err;
-  json body = body_of(gateway.last("POST", "/api/v1/queue"));
-  ASSERT_EQ(body["packages"].size(), 123u);
-  EXPECT_EQ(body["packages"][0]["atom"], "dev-libs/libffi-3.4.4-r2");
-  int rebuilds = 0;
-  for (const auto& p : body["packages"]) {
-    rebuilds += p["rebuild"].get<bool>();
-    EXPECT_EQ(p["atom"].get<std::string>().find('<'), std::string::npos) << "a blocker was sent: " << p;
-  }
-  EXPECT_EQ(rebuilds, 12);
-  EXPECT_NE(r.out.find("Submitted 123 packages (12 to rebuild, 1 blocker skipped) as run 7"), std::string::npos)
-      << r.out;
-
-  // Fixture 03 (--tree, funtoo) has blockers too: none of them may be sent.
-  auto tree = test::fixture("emerge-pretend-03-tree-atuv-wine-funtoo-blocker-2018.txt");
-  auto parsed = parse_emerge_pretend(test::read_file(tree));
-  ASSERT_TRUE(parsed.ok());
-  size_t expected = 0;
-  for (const auto& e : *parsed) expected += e.kind != "blocks";
-  r = admin({"submit", "--from-emerge", tree.string()});
-  ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(body_of(gateway.last("POST", "/api/v1/queue"))["packages"].size(), expected);
-
-  auto not_emerge = dir / "x.txt";
-  test::write_file(not_emerge, "hello\n");
-  r = admin({"submit", "--from-emerge", not_emerge.string()});
-  EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find(not_emerge.string()), std::string::npos) << r.err;
 }
 
 TEST_F(CliTest, SubmitWithFingerprintSendsThisMachinesFingerprint) {

@@ -145,7 +145,9 @@ Commands define_commands(CLI::App& app, Options& o) {
   c.submit->add_option("--file", o.submit.file, "A file with one atom per line (# comments)")->check(CLI::ExistingFile);
   c.submit->add_option("--graph", o.submit.graph, "A JSON package graph {\"packages\":[...]}")
       ->check(CLI::ExistingFile);
-  c.submit->add_option("--from-emerge", o.submit.from_emerge, "Saved `emerge --pretend` output (blockers skipped)")
+  c.submit
+      ->add_option("--from-emerge", o.submit.from_emerge,
+                   "Saved `emerge --pretend --tree` output: the packages in merge order with their dependency edges")
       ->check(CLI::ExistingFile);
   c.submit->add_flag("--fingerprint", o.submit.fingerprint, "Send this machine's fingerprint as the run's reference");
   add_fingerprint_options(c.submit, o.submit.fingerprint_source);

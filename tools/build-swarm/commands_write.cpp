@@ -41,8 +41,10 @@ Result<std::vector<PackageSpec>> load_packages(const SubmitArgs& args, EmergeSum
   return packages;
 }
 
-void render_submit_answer(const CommandContext& ctx, size_t sent, const EmergeSummary& summary, const json& a) {
+void render_submit_answer(const CommandContext& ctx, const SubmitArgs& args, size_t sent, const EmergeSummary& summary,
+                          const json& a) {
   ctx.out << "Submitted " << plural(static_cast<int64_t>(sent), "package");
+  if (!args.from_emerge.empty()) ctx.out << " and " << plural(static_cast<int64_t>(summary.edges), "dependency edge");
   if (summary.rebuilds || summary.blockers_skipped)
     ctx.out << " (" << summary.rebuilds << " to rebuild, "
             << plural(static_cast<int64_t>(summary.blockers_skipped), "blocker") << " skipped)";
@@ -88,12 +90,24 @@ int cmd_submit(const CommandContext& ctx, const SubmitArgs& args) {
   }
   submission.repo_revision = args.repo_revision;
   if (!args.orchestrator.empty()) submission.orchestrator = args.orchestrator;
+  if (!args.from_emerge.empty() && !summary.tree)
+    ctx.err << "build-swarm: warning: no dependency edges in " << args.from_emerge
+            << ": run emerge with --tree to let the swarm schedule by dependencies; submitting in merge order\n";
   auto a = ctx.api.post("/api/v1/queue", submission.to_json());
   if (!a) return fail(ctx, a.error().message);
-  if (ctx.json) {
+  if (ctx.json && !args.from_emerge.empty() && a->json.is_object()) {
+    // The gateway's answer, plus what was read from the emerge output.
+    json answer = a->json;
+    answer["from_emerge"] = {{"packages", submission.packages.size()},
+                             {"edges", summary.edges},
+                             {"rebuilds", summary.rebuilds},
+                             {"blockers_skipped", summary.blockers_skipped},
+                             {"tree", summary.tree}};
+    ctx.out << answer.dump() << "\n";
+  } else if (ctx.json) {
     print_raw(ctx, a->body);
   } else {
-    render_submit_answer(ctx, submission.packages.size(), summary, a->json);
+    render_submit_answer(ctx, args, submission.packages.size(), summary, a->json);
   }
   return kExitOk;
 }

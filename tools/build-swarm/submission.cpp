@@ -1,5 +1,6 @@
 #include "build-swarm/submission.hpp"
 
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -87,20 +88,24 @@ Result<std::vector<PackageSpec>> packages_from_graph(const std::string& text) {
 }
 
 Result<std::vector<PackageSpec>> packages_from_emerge(std::string_view text, EmergeSummary* summary) {
-  auto entries = parse_emerge_pretend(text);
-  if (!entries) return entries.error();
+  auto graph = parse_emerge_graph(text);
+  if (!graph) return graph.error();
   EmergeSummary s;
+  s.blockers_skipped = graph->blockers;
+  s.tree = graph->tree;
+  s.edges = graph->edges.size();
+  std::map<std::string, size_t> index_of;  // CATEGORY/PF -> position in out
   std::vector<PackageSpec> out;
-  for (const auto& e : *entries) {
-    if (e.kind == "blocks") {
-      ++s.blockers_skipped;
-      continue;
-    }
-    PackageSpec p = package(e.atom);
+  for (const auto& e : graph->packages) {
+    index_of[e.atom] = out.size();
+    PackageSpec p = package(e.full_atom());
     p.rebuild = e.rebuild;
     if (p.rebuild) ++s.rebuilds;
     out.push_back(std::move(p));
   }
+  // A dep names its package exactly as that package is submitted.
+  for (const auto& edge : graph->edges)
+    out[index_of.at(edge.dependent)].deps.push_back(out[index_of.at(edge.dependency)].atom);
   if (summary) *summary = s;
   if (out.empty()) return make_error(ErrorKind::invalid, "emerge would merge nothing: no packages to submit");
   return out;

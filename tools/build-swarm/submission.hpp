@@ -30,10 +30,14 @@ Result<std::vector<PackageSpec>> packages_from_graph(const std::string& text);
 struct EmergeSummary {
   size_t blockers_skipped = 0;
   size_t rebuilds = 0;
+  size_t edges = 0;   // dependency edges sent (the packages' deps)
+  bool tree = false;  // the output came from `emerge --tree`, so the edges are known
 };
 
-/// Packages from `emerge --pretend` output, in the order printed: blockers skipped, `[ebuild R]`
-/// lines submitted with rebuild=true; invalid when the text is not a merge list or lists nothing.
+/// Packages from `emerge --pretend [--tree]` output (parse_emerge_graph), in merge order, with the
+/// --tree edges as deps: atoms keep the slot and repository emerge printed, blockers skipped,
+/// `[ebuild R]` lines submitted with rebuild=true; invalid when the text is not a merge list or
+/// lists nothing.
 Result<std::vector<PackageSpec>> packages_from_emerge(std::string_view text, EmergeSummary* summary = nullptr);
 
 }  // namespace swarm::cli

@@ -1,6 +1,10 @@
 #include "common/http_server.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -33,6 +37,11 @@ struct Route {
 using http_server_detail::Route;
 
 namespace {
+
+std::shared_ptr<spdlog::logger> http_logger() {
+  auto l = spdlog::get("http");
+  return l ? l : spdlog::default_logger();
+}
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> out;
@@ -234,8 +243,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         return start_stream(req, std::get<StreamHandler>(r.handler));
       } catch (const std::exception& e) {
-        spdlog::get("http") ? spdlog::get("http")->error("handler {} {} threw: {}", req.method, req.path, e.what())
-                            : spdlog::error("handler {} {} threw: {}", req.method, req.path, e.what());
+        http_logger()->error("handler {} {} threw: {}", req.method, req.path, e.what());
         return write(HttpResponse::error(500, "internal", "internal error"));
       }
     }
@@ -294,13 +302,10 @@ class Session : public std::enable_shared_from_this<Session> {
       } catch (...) {
       }
     }
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(resp.status));
-    res->set(http::field::server, m_server.options.server_name);
-    if (!resp.content_type.empty()) res->set(http::field::content_type, resp.content_type);
-    for (const auto& [k, v] : resp.headers) res->set(k, v);
     bool head_only = m_parser && m_parser->get().method() == http::verb::head;
+    if (resp.file) return write_file(std::move(resp), head_only);
+    auto res = std::make_shared<http::response<http::string_body>>();
+    set_head(*res, resp);
     res->body() = std::move(resp.body);
     res->keep_alive(m_keep_alive && !m_server.stopping.load());
     res->prepare_payload();
@@ -309,18 +314,90 @@ class Session : public std::enable_shared_from_this<Session> {
     auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
     if (head_only) sr->split(true);
     auto on_written = [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
-      if (ec || !res->keep_alive()) {
-        beast::error_code ignored;
-        self->m_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return self->finish();
-      }
-      self->do_read(false);
+      self->after_write(!ec && res->keep_alive());
     };
     if (head_only) {
       http::async_write_header(m_stream, *sr, std::move(on_written));
     } else {
       http::async_write(m_stream, *sr, std::move(on_written));
     }
+  }
+
+  template <typename Body>
+  void set_head(http::response<Body>& res, const HttpResponse& resp) {
+    res.version(11);
+    res.result(static_cast<unsigned>(resp.status));
+    res.set(http::field::server, m_server.options.server_name);
+    if (!resp.content_type.empty()) res.set(http::field::content_type, resp.content_type);
+    for (const auto& [k, v] : resp.headers) res.set(k, v);
+  }
+
+  // The header, then the file's range read in chunks: any size, never the whole file in memory.
+  void write_file(HttpResponse resp, bool head_only) {
+    auto res = std::make_shared<http::response<http::empty_body>>();
+    set_head(*res, resp);
+    res->content_length(static_cast<std::uint64_t>(resp.file->length()));
+    res->keep_alive(m_keep_alive && !m_server.stopping.load());
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    sr->split(true);
+    m_file = std::move(resp.file);
+    m_file_sent = 0;
+    m_file_buffered = 0;
+    m_file_written = 0;
+    if (head_only) m_file.reset();
+    m_stream.expires_after(m_server.options.write_timeout);
+    http::async_write_header(m_stream, *sr, [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+      if (ec) return self->after_write(false);
+      self->send_file_chunk(res->keep_alive());
+    });
+  }
+
+  void send_file_chunk(bool keep_alive) {
+    if (!m_file) return after_write(keep_alive);
+    if (m_file_written == m_file_buffered) {
+      int64_t left = m_file->length() - m_file_sent;
+      if (left == 0) {
+        m_file.reset();
+        return after_write(keep_alive);
+      }
+      m_file_buffer.resize(kFileChunk);
+      ssize_t n = 0;
+      do {
+        n = ::pread(m_file->fd(), m_file_buffer.data(), static_cast<size_t>(std::min<int64_t>(left, kFileChunk)),
+                    static_cast<off_t>(m_file->offset() + m_file_sent));
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) {
+        // Truncated or unreadable while being sent: the promised length cannot be kept, so the connection ends.
+        http_logger()->warn("file body ended after {} of {} bytes: {}", m_file_sent, m_file->length(),
+                            n < 0 ? std::strerror(errno) : "file shrank");
+        m_file.reset();
+        return after_write(false);
+      }
+      m_file_buffered = static_cast<size_t>(n);
+      m_file_written = 0;
+    }
+    // write_some with its own deadline: the write timeout bounds a stall, not a slow but moving download.
+    m_stream.expires_after(m_server.options.write_timeout);
+    m_stream.async_write_some(net::buffer(m_file_buffer.data() + m_file_written, m_file_buffered - m_file_written),
+                              [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t n) {
+                                if (ec) {
+                                  self->m_file.reset();
+                                  return self->after_write(false);
+                                }
+                                self->m_file_written += n;
+                                self->m_file_sent += static_cast<int64_t>(n);
+                                self->send_file_chunk(keep_alive);
+                              });
+  }
+
+  // After an answer: read the next request on a kept-alive connection, or end it.
+  void after_write(bool keep_alive) {
+    if (!keep_alive) {
+      beast::error_code ignored;
+      m_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return finish();
+    }
+    do_read(false);
   }
 
   void finish() {
@@ -339,6 +416,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<std::string> m_stream_queue;
   std::array<char, 512> m_discard{};
   std::chrono::steady_clock::time_point m_started = std::chrono::steady_clock::now();
+  static constexpr int64_t kFileChunk = 256 * 1024;
+  std::shared_ptr<const FileBody> m_file;  // the file body being sent, if any
+  int64_t m_file_sent = 0;                 // bytes of it written to the socket
+  std::vector<char> m_file_buffer;
+  size_t m_file_buffered = 0;  // bytes read into m_file_buffer
+  size_t m_file_written = 0;   // of those, bytes written
   std::string m_method;
   std::string m_route = "unmatched";
 };

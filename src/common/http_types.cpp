@@ -1,7 +1,10 @@
 #include "common/http_types.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "common/text.hpp"
 
@@ -14,7 +17,74 @@ int hex_value(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+// Digits only, non-empty; a number too large for int64 saturates (a range end far past any file).
+std::optional<int64_t> range_number(std::string_view s) {
+  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (v > (std::numeric_limits<int64_t>::max() - 9) / 10) return std::numeric_limits<int64_t>::max();
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
 }  // namespace
+
+FileBody::~FileBody() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+RangeRequest parse_range(std::string_view header, int64_t size) {
+  RangeRequest whole;
+  header = trim_ows(header);
+  auto eq = header.find('=');
+  if (eq == std::string_view::npos || ascii_lower(trim_ows(header.substr(0, eq))) != "bytes") return whole;
+  std::string_view set = header.substr(eq + 1);
+  std::string_view spec;
+  int specs = 0;
+  while (true) {  // empty list elements are allowed by the list syntax; more than one range is answered whole
+    auto comma = set.find(',');
+    std::string_view part = trim_ows(set.substr(0, comma));
+    if (!part.empty()) {
+      spec = part;
+      ++specs;
+    }
+    if (comma == std::string_view::npos) break;
+    set.remove_prefix(comma + 1);
+  }
+  if (specs != 1) return whole;
+  auto dash = spec.find('-');
+  if (dash == std::string_view::npos) return whole;
+  RangeRequest r;
+  r.kind = RangeRequest::Kind::unsatisfiable;
+  if (dash == 0) {  // suffix: the last n bytes
+    auto n = range_number(spec.substr(1));
+    if (!n) return whole;
+    if (*n == 0 || size == 0) return r;
+    r.kind = RangeRequest::Kind::single;
+    r.length = std::min(*n, size);
+    r.first = size - r.length;
+    return r;
+  }
+  auto first = range_number(spec.substr(0, dash));
+  if (!first) return whole;
+  int64_t last = std::numeric_limits<int64_t>::max();
+  if (dash + 1 < spec.size()) {
+    auto l = range_number(spec.substr(dash + 1));
+    if (!l || *l < *first) return whole;  // invalid syntax: the header is ignored
+    last = *l;
+  }
+  if (*first >= size) return r;
+  r.kind = RangeRequest::Kind::single;
+  r.first = *first;
+  r.length = std::min(last, size - 1) - *first + 1;
+  return r;
+}
 
 std::optional<std::string> HttpRequest::header(const std::string& name) const {
   auto it = headers.find(ascii_lower(name));

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -38,6 +41,16 @@ class HttpServerTest : public ::testing::Test {
       if (!j) return HttpResponse::from_error(j.error());
       return HttpResponse::json({{"got", *j}, {"token", r.bearer_token()}});
     });
+    // A file body: /file/{offset}/{length} of `file_path`, unlinked before the answer when ?unlink=1.
+    server->route("GET", "/file/{offset}/{length}", [this](const HttpRequest& r) {
+      int fd = ::open(file_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return HttpResponse::error(404, "not_found", "no file");
+      if (r.query_or("unlink", "") == "1") ::unlink(file_path.c_str());
+      HttpResponse resp;
+      resp.content_type = "application/octet-stream";
+      resp.file = std::make_shared<FileBody>(fd, std::stoll(r.params.at("offset")), std::stoll(r.params.at("length")));
+      return resp;
+    });
     server->route("GET", "/throw", [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("boom"); });
     server->route_async("POST", "/later", [this](const HttpRequest&, Responder respond) {
       std::lock_guard lock(mutex);
@@ -57,6 +70,8 @@ class HttpServerTest : public ::testing::Test {
 
   std::unique_ptr<HttpServer> server;
   std::string base;
+  test::TempDir dir;
+  std::string file_path = (dir / "body.bin").string();
   std::mutex mutex;
   std::condition_variable cv;
   std::vector<Responder> pending;
@@ -205,6 +220,83 @@ TEST_F(HttpServerTest, EventStreamDeliversEvents) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0], "state|{\"a\":1}");
   EXPECT_EQ(got[1], "|two\nlines");
+}
+
+TEST_F(HttpServerTest, FileBodiesAreStreamedFromTheDescriptor) {
+  std::string bytes;
+  for (int i = 0; i < 1'000'000; ++i) bytes.push_back(static_cast<char>('a' + i % 26 + (i / 26) % 3));
+  test::write_file(file_path, bytes);
+  HttpClient c(base);
+  auto whole = c.get("/file/0/1000000");
+  ASSERT_TRUE(whole.ok()) << whole.error().message;
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->headers["content-length"], "1000000");
+  EXPECT_EQ(whole->body, bytes);
+  auto part = c.get("/file/300000/5");
+  ASSERT_TRUE(part.ok());
+  EXPECT_EQ(part->body, bytes.substr(300000, 5));
+  auto empty = c.get("/file/10/0");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->status, 200);
+  EXPECT_EQ(empty->body, "");
+  // Unlinked after opening: the descriptor still has every byte.
+  auto gone = c.get("/file/0/1000000?unlink=1");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->body, bytes);
+}
+
+TEST_F(HttpServerTest, AFileBodyShorterThanPromisedEndsTheConnectionNotTheServer) {
+  test::write_file(file_path, std::string(1000, 'x'));
+  auto short_body = HttpClient(base).get("/file/0/5000000");
+  EXPECT_FALSE(short_body.ok() && short_body->body.size() == 5000000u);
+  auto next = HttpClient(base).get("/file/0/1000");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->body, std::string(1000, 'x'));
+}
+
+TEST_F(HttpServerTest, KeepAliveAfterAFileBody) {
+  test::write_file(file_path, "0123456789");
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket sock(ioc);
+  sock.connect({boost::asio::ip::make_address("127.0.0.1"), server->port()});
+  std::string two = "GET /file/0/10 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /file/2/3 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /file/2/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  boost::asio::write(sock, boost::asio::buffer(two));
+  std::string got;
+  boost::system::error_code ec;
+  char buf[4096];
+  while (!ec) got.append(buf, sock.read_some(boost::asio::buffer(buf), ec));
+  EXPECT_NE(got.find("Content-Length: 10\r\n\r\n0123456789HTTP/1.1 200"), std::string::npos) << got;
+  EXPECT_NE(got.find("Content-Length: 3\r\n\r\nHTTP/1.1 200"), std::string::npos) << "HEAD sends no body: " << got;
+  EXPECT_TRUE(got.ends_with("\r\n\r\n234")) << got;
+}
+
+TEST(ParseRange, FollowsRfc9110) {
+  using K = RangeRequest::Kind;
+  auto check = [](const std::string& h, int64_t size, K kind, int64_t first = 0, int64_t length = 0) {
+    auto r = parse_range(h, size);
+    EXPECT_EQ(r.kind, kind) << h;
+    if (kind == K::single) {
+      EXPECT_EQ(r.first, first) << h;
+      EXPECT_EQ(r.length, length) << h;
+    }
+  };
+  check("bytes=0-499", 1000, K::single, 0, 500);
+  check("bytes=500-", 1000, K::single, 500, 500);
+  check("bytes=-200", 1000, K::single, 800, 200);
+  check("bytes=-2000", 1000, K::single, 0, 1000);
+  check("bytes=900-5000", 1000, K::single, 900, 100);
+  check(" Bytes=1-1 ", 1000, K::single, 1, 1);
+  check("bytes=0-99999999999999999999999", 1000, K::single, 0, 1000);
+  check("bytes=6000000000-6000000009", 7000000000, K::single, 6000000000, 10);
+  check("bytes=1000-", 1000, K::unsatisfiable);
+  check("bytes=-0", 1000, K::unsatisfiable);
+  check("bytes=0-", 0, K::unsatisfiable);
+  check("bytes=-5", 0, K::unsatisfiable);
+  check("bytes=99999999999999999999999-", 1000, K::unsatisfiable);
+  for (const char* bad : {"", "bytes", "bytes=", "bytes=-", "bytes=a-b", "bytes=5-1", "bytes=0-1,3-4", "items=0-1",
+                          "bytes=1", "bytes=1-2-3", "bytes= -", "bytes=0x10-"})
+    check(bad, 1000, K::whole);
 }
 
 TEST_F(HttpServerTest, StopIsGracefulAndIdempotent) {

@@ -402,6 +402,10 @@ Status Binhost::write_index(const std::string& text) {
 }
 
 void Binhost::add_routes(HttpServer& server) {
+  // "/binhost" and "/binhost/" (Portage joins sync-uri and PATH with one '/', trimming the URI's own).
+  server.route("GET", "/binhost", [](const HttpRequest&) {
+    return HttpResponse::error(404, "not_found", "no directory listing: the index is /binhost/Packages");
+  });
   server.route("GET", "/binhost/Packages", [this](const HttpRequest& req) { return serve_index(req); });
   server.route("GET", "/binhost/{path...}", [this](const HttpRequest& req) { return serve_file(req); });
 }
@@ -422,6 +426,17 @@ HttpResponse not_modified_response(int64_t modified) {
   r.content_type.clear();
   r.headers.emplace_back("Last-Modified", format_http_date(modified));
   return r;
+}
+
+// The Range to honour (RFC 9110 13.1.5): one with an If-Range that is not our Last-Modified is ignored.
+RangeRequest wanted_range(const HttpRequest& req, int64_t size, int64_t mtime) {
+  auto range = req.header("range");
+  if (!range) return {};
+  if (auto if_range = req.header("if-range")) {
+    auto date = parse_http_date(*if_range);  // an entity-tag never matches: we send none
+    if (!date || *date != mtime) return {};
+  }
+  return parse_range(*range, size);
 }
 
 }  // namespace
@@ -446,38 +461,41 @@ HttpResponse Binhost::serve_file(const HttpRequest& req) const {
   if (rel == "Packages") return serve_index(req);
   auto comps = split_relative_path(rel);
   if (!comps || is_hidden_or_unsafe(*comps)) return HttpResponse::error(404, "not_found", "no such file: " + rel);
+  // Directories, links and missing files alike: never a listing, never outside PKGDIR.
   auto fd = open_beneath(m_pkgdir, *comps, false, "PKGDIR");
   if (!fd) return HttpResponse::error(404, "not_found", "no such file: " + rel);
+  // Owned from here: the descriptor keeps the file readable even if it is replaced or removed meanwhile.
+  auto file = std::make_shared<FileBody>(*fd);
   struct stat st {};
-  std::string body;
-  int err = 0;
-  if (::fstat(*fd, &st) != 0) {
-    err = errno;
-  } else if (st.st_size > kMaxServedBytes) {
-    ::close(*fd);
-    // Streaming large files belongs in HttpServer (a file body); until then they are refused, not buffered.
-    return HttpResponse::error(500, "too_large", rel + " is larger than the 256 MiB served from memory");
-  } else if (!not_modified(req, st.st_mtime)) {
-    body.resize(static_cast<size_t>(st.st_size));
-    size_t done = 0;
-    while (done < body.size()) {
-      ssize_t n = ::pread(*fd, body.data() + done, body.size() - done, static_cast<off_t>(done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        err = n < 0 ? errno : EIO;
-        break;
-      }
-      done += static_cast<size_t>(n);
+  if (::fstat(file->fd(), &st) != 0) return HttpResponse::error(500, "io", "cannot stat " + rel + ": " + std::strerror(errno));
+  int64_t size = st.st_size;
+  int64_t mtime = st.st_mtime;
+  if (not_modified(req, mtime)) return not_modified_response(mtime);
+  HttpResponse r;
+  r.content_type = rel.ends_with(".tar") ? "application/x-tar" : "application/octet-stream";
+  r.headers.emplace_back("Last-Modified", format_http_date(mtime));
+  r.headers.emplace_back("Accept-Ranges", "bytes");
+  RangeRequest range = wanted_range(req, size, mtime);
+  switch (range.kind) {
+    case RangeRequest::Kind::unsatisfiable: {
+      auto e = HttpResponse::error(416, "range_not_satisfiable", "no byte of " + rel + " is in the requested range");
+      e.headers = std::move(r.headers);
+      e.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+      return e;
     }
-  } else {
-    ::close(*fd);
-    return not_modified_response(st.st_mtime);
+    case RangeRequest::Kind::single:
+      r.status = 206;
+      r.headers.emplace_back("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                                  std::to_string(range.first + range.length - 1) + "/" +
+                                                  std::to_string(size));
+      break;
+    case RangeRequest::Kind::whole:
+      range.first = 0;
+      range.length = size;
+      break;
   }
-  ::close(*fd);
-  if (err != 0) return HttpResponse::error(500, "io", "cannot read " + rel + ": " + std::strerror(err));
-  std::string type = rel.ends_with(".tar") ? "application/x-tar" : "application/octet-stream";
-  auto r = HttpResponse::text(std::move(body), 200, type);
-  r.headers.emplace_back("Last-Modified", format_http_date(st.st_mtime));
+  file->set_range(range.first, range.length);
+  r.file = std::move(file);
   return r;
 }
 

@@ -32,8 +32,6 @@ std::optional<int64_t> parse_http_date(std::string_view text);
 
 class Binhost {
  public:
-  /// Files larger than this are refused by the HTTP route until streaming is written (see docs/BINHOST.md).
-  static constexpr int64_t kMaxServedBytes = 256LL << 20;
   /// Portage sends If-Modified-Since as its cached TIMESTAMP plus this tolerance.
   static constexpr int64_t kClientToleranceS = 5;
 
@@ -62,7 +60,8 @@ class Binhost {
   /// Writes the index now, even if nothing changed, and marks what it lists published.
   Status publish_now();
 
-  /// Routes GET /binhost/Packages and GET /binhost/{path...} (regular, non-hidden files under PKGDIR).
+  /// Routes GET (and HEAD) /binhost/Packages and /binhost/{path...}: regular, non-hidden files under PKGDIR
+  /// of any size, streamed, with single byte ranges (docs/BINHOST.md lists what Portage asks); /binhost is a 404.
   void add_routes(HttpServer& server);
 
   /// How many times the index was written by this object.

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--upload-user", o.upload_user, "SSH user drones upload as (restricted with rrsync)")->capture_default_str();
   app.add_option("--upload-port", o.upload_port, "SSH port drones upload to")->capture_default_str();
   app.add_option("--staging-max-age", o.staging_max_age_s, "Seconds after which staging left by ended leases is removed")->check(CLI::Range(60, 365 * 86400))->capture_default_str();
+  app.add_option("--complete-wait", o.complete_wait_s, "Seconds a completion waits for its binary's intake before the answer is 202 in_progress (the intake goes on; the drone asks again)")->check(CLI::Range(0.0, 3600.0))->capture_default_str();
   app.add_flag("--private-status", o.private_status, "Require an admin ticket for GET /api/v1/status");
   app.add_option("--log-level", log.level, "trace, debug, info, warn, error")->check([](const std::string& l) {
     return swarm::valid_log_level(l) ? std::string() : "unknown log level " + l;

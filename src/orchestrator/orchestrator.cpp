@@ -169,6 +169,7 @@ void Orchestrator::Impl::dispatch_loop() {
     }
     int64_t ready = 0;
     try {
+  d.stop_intakes();
       ready = store->ready_count();
     } catch (const std::exception& e) {
       log->error("ready count failed: {}", e.what());

@@ -2,9 +2,11 @@
 // Orchestrator: the HTTP service around the Store: drone and admin authentication by gateway-signed
 // tickets, long-polled work, completions through Intake, the binhost, events and metrics.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,6 +38,9 @@ struct OrchestratorOptions {
   int64_t upload_port = 22;
   bool private_status = false;
   int http_threads = 8;
+  double complete_wait_s = 10;  // a built completion's intake still running after this is answered 202 in_progress
+  /// Tests: runs first on each intake thread, with the flag that says the orchestrator is stopping.
+  std::function<void(const std::string& lease_id, const std::atomic<bool>& stopping)> before_intake;
 };
 
 class Orchestrator {

@@ -37,6 +37,21 @@ struct Waiter {
 };
 
 class Orchestrator::Impl {
+/// The intake of one lease's built completion, on its own thread; fields guarded by Impl::intakes_mutex.
+struct IntakeJob {
+  struct Waiter {
+    Responder respond;
+    std::shared_ptr<std::atomic<bool>> answered;  // the final answer or the 202, whichever comes first
+    /// Sends `r` unless this request was answered already; whether it was sent.
+    bool answer(const HttpResponse& r) const;
+  };
+  std::thread thread;
+  std::vector<Waiter> waiters;  // completions of this lease waiting for the result
+  bool done = false;
+  bool delivered = false;               // the result reached a waiting request
+  std::optional<HttpResponse> result;  // once done
+};
+
  public:
   Impl(OrchestratorOptions o, std::shared_ptr<Clock> c) : options(std::move(o)), clock(std::move(c)) {}
 
@@ -73,6 +88,9 @@ class Orchestrator::Impl {
   std::mutex& lease_lock(const std::string& id) { return lease_locks[std::hash<std::string>{}(id) % lease_locks.size()]; }
 
   Status open_data_dir();
+  // Running and unanswered intakes by lease id, at most one per lease; lock order: lease_lock, then this.
+  std::mutex intakes_mutex;
+  std::map<std::string, std::shared_ptr<IntakeJob>> intakes;
   Status load_gateway_key();
   void add_routes();
   void wake_dispatcher();
@@ -82,7 +100,10 @@ class Orchestrator::Impl {
   /// The ticket's claims when it is valid for this orchestrator and `role`; else the HTTP answer to send.
   std::variant<TicketClaims, HttpResponse> authenticate(const HttpRequest& req, const std::string& role);
   nlohmann::json lease_json(const LeaseRecord& l);
-  HttpResponse complete(const HttpRequest& req, const TicketClaims& who);
+  void complete(const HttpRequest& req, const TicketClaims& who, Responder respond);
+  void run_intake(const std::shared_ptr<IntakeJob>& job, LeaseRecord lease, CompleteRequest req);
+  void reap_intakes();  // with intakes_mutex held
+  void stop_intakes();
   HttpResponse complete_built(LeaseRecord lease, CompleteRequest req);
   std::string metrics_text();
 };

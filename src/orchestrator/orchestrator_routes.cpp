@@ -85,10 +85,16 @@ void Orchestrator::Impl::add_routes() {
     return HttpResponse::json({{"status", "ok"}});
   });
 
-  s.route("POST", "/api/v1/complete", [this](const HttpRequest& req) {
+  // Asynchronous: a large binary's intake continues on its own thread after a 202 (orchestrator_complete.cpp).
+  s.route_async("POST", "/api/v1/complete", [this](const HttpRequest& req, Responder respond) {
     auto auth = authenticate(req, "drone");
-    if (auto* r = std::get_if<HttpResponse>(&auth)) return *r;
-    return guarded(log, [&] { return complete(req, std::get<TicketClaims>(auth)); });
+    if (auto* r = std::get_if<HttpResponse>(&auth)) return respond(*r);
+    try {
+      complete(req, std::get<TicketClaims>(auth), respond);
+    } catch (const std::exception& e) {
+      log->error("completion failed: {}", e.what());
+      respond(HttpResponse::error(500, "internal", e.what()));  // ignored when complete() answered already
+    }
   });
 
   s.route("GET", "/api/v1/builds/{id}/log", [this](const HttpRequest& req) {

@@ -38,12 +38,25 @@ Result<GpkgInfo> read_gpkg(const std::filesystem::path& file);
 /// Same as read_gpkg, from an open regular file (read from offset 0); the descriptor stays open.
 Result<GpkgInfo> read_gpkg_fd(int fd);
 
+/// Makes the OpenPGP signatures of a package (GLEP 78); an interface so src/common knows no keys.
+class PackageSigner {
+ public:
+  virtual ~PackageSigner() = default;
+  /// An ASCII-armored detached signature of the file's bytes.
+  virtual Result<std::string> sign_detached(const std::filesystem::path& file) = 0;
+  /// `text` as an ASCII-armored clear-signed message.
+  virtual Result<std::string> clearsign(const std::string& text) = 0;
+};
+
 /// Writes `out` (which must not exist; O_EXCL) as a copy of the verified `in` whose metadata has
 /// `changes` applied (values without their newline), the inner directory renamed to `new_basename`
-/// (must equal PF-BUILD_ID after the changes) and a new Manifest; drops .sig members; fsyncs `out`,
-/// and removes it on any failure.
+/// (must equal PF-BUILD_ID after the changes) and a new Manifest; drops the input's .sig members;
+/// fsyncs `out`, and removes it on any failure. With a `signer`, the output is signed the way Portage's
+/// binpkg-signing does it: each member but gpkg-1 is followed by its detached `<member>.sig`, the
+/// Manifest lists the .sig members too and is clear-signed. A signing failure keeps the signer's error.
 Status rewrite_gpkg(const std::filesystem::path& in, const std::filesystem::path& out,
-                    const std::map<std::string, std::string>& changes, const std::string& new_basename);
+                    const std::map<std::string, std::string>& changes, const std::string& new_basename,
+                    PackageSigner* signer = nullptr);
 
 /// Receives every outer member's bytes while the reader streams and verifies them.
 class GpkgMemberVisitor {

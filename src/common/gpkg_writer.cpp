@@ -1,5 +1,7 @@
 // Rewrites a gpkg in one pass over the input: the reader verifies while this copies each member
-// into the new container; the output only survives when the input verified completely.
+// into the new container; the output only survives when the input verified completely. Signing
+// needs each member as a file of its own (the signer runs gpg on it): a member is copied into a
+// scratch file beside the output while it streams, signed, and the scratch file removed.
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "common/gpkg.hpp"
 
@@ -75,13 +78,22 @@ Result<std::string> build_metadata_archive(const std::vector<gpkg_detail::Metada
   return out;
 }
 
+Error sign_error(const std::string& member, const Error& e) {
+  return make_error(e.kind, "gpkg: cannot sign " + member + ": " + e.message);
+}
+
 class Rewriter final : public GpkgMemberVisitor {
  public:
-  Rewriter(archive* out, const std::map<std::string, std::string>& changes, const std::string& basename)
-      : m_out(out), m_changes(changes), m_basename(basename) {}
+  Rewriter(archive* out, const std::map<std::string, std::string>& changes, const std::string& basename,
+           PackageSigner* signer, std::filesystem::path scratch)
+      : m_out(out), m_changes(changes), m_basename(basename), m_signer(signer), m_scratch(std::move(scratch)) {}
+  ~Rewriter() override { close_scratch(); }
+  Rewriter(const Rewriter&) = delete;
+  Rewriter& operator=(const Rewriter&) = delete;
 
   Status begin(const std::string& name, int64_t size, std::time_t mtime) override {
     m_name = name;
+    m_mtime = mtime;
     if (name == "Manifest") {
       m_manifest_mtime = mtime;
       m_mode = Mode::skip;
@@ -94,6 +106,9 @@ class Rewriter final : public GpkgMemberVisitor {
     } else {
       m_mode = Mode::copy;
       m_digest = std::make_unique<gpkg_detail::ManifestDigest>();
+      if (m_signer != nullptr && name != "gpkg-1") {  // Portage signs every member but the marker
+        if (Status s = open_scratch(); !s) return s;
+      }
       return write_header(m_out, path(name), size, mtime);
     }
     return {};
@@ -103,6 +118,9 @@ class Rewriter final : public GpkgMemberVisitor {
     if (m_mode == Mode::metadata) m_metadata_bytes.append(static_cast<const char*>(bytes), size);
     if (m_mode != Mode::copy) return {};
     m_digest->update(bytes, size);
+    if (m_scratch_fd >= 0) {
+      if (Status s = write_scratch(bytes, size); !s) return s;
+    }
     return write_data(m_out, path(m_name), bytes, size);
   }
 
@@ -110,21 +128,73 @@ class Rewriter final : public GpkgMemberVisitor {
     if (m_mode == Mode::copy) {
       if (archive_write_finish_entry(m_out) != ARCHIVE_OK) return write_error(m_out, path(m_name));
       record(m_name, *m_digest);
+      if (m_scratch_fd >= 0) return write_signature(m_name);
     } else if (m_mode == Mode::metadata) {
       return write_metadata();
     }
     return {};
   }
 
-  /// Appends the Manifest of everything written.
+  /// Appends the Manifest of everything written, clear-signed when signing.
   Status finish() {
-    if (Status s = write_header(m_out, path("Manifest"), static_cast<int64_t>(m_manifest.size()), m_manifest_mtime); !s)
+    std::string manifest = m_manifest;
+    if (m_signer != nullptr) {
+      auto signed_text = m_signer->clearsign(m_manifest);
+      if (!signed_text) return sign_error("the Manifest", signed_text.error());
+      manifest = std::move(*signed_text);
+    }
+    if (Status s = write_header(m_out, path("Manifest"), static_cast<int64_t>(manifest.size()), m_manifest_mtime); !s)
       return s;
-    return write_data(m_out, path("Manifest"), m_manifest.data(), m_manifest.size());
+    return write_data(m_out, path("Manifest"), manifest.data(), manifest.size());
   }
 
  private:
   enum class Mode { skip, copy, metadata };
+
+  Status open_scratch() {
+    close_scratch();
+    m_scratch_fd = ::open(m_scratch.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (m_scratch_fd < 0)
+      return make_error(ErrorKind::io, "gpkg: cannot create " + m_scratch.string() + ": " + std::strerror(errno));
+    m_scratch_made = true;
+    return {};
+  }
+
+  void close_scratch() {
+    if (m_scratch_fd >= 0) ::close(std::exchange(m_scratch_fd, -1));
+    if (m_scratch_made) ::unlink(m_scratch.c_str());
+    m_scratch_made = false;
+  }
+
+  Status write_scratch(const void* bytes, std::size_t size) {
+    const char* p = static_cast<const char*>(bytes);
+    while (size > 0) {
+      ssize_t n = ::write(m_scratch_fd, p, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return make_error(ErrorKind::io, "gpkg: cannot write " + m_scratch.string() + ": " + std::strerror(errno));
+      p += n;
+      size -= static_cast<std::size_t>(n);
+    }
+    return {};
+  }
+
+  // Signs the scratch copy of `name` and appends `<name>.sig` right after the member, as Portage does.
+  Status write_signature(const std::string& name) {
+    int fd = std::exchange(m_scratch_fd, -1);
+    if (::close(fd) != 0)
+      return make_error(ErrorKind::io, "gpkg: cannot close " + m_scratch.string() + ": " + std::strerror(errno));
+    auto signature = m_signer->sign_detached(m_scratch);
+    close_scratch();
+    if (!signature) return sign_error(name, signature.error());
+    const std::string sig = name + ".sig";
+    if (Status s = write_header(m_out, path(sig), static_cast<int64_t>(signature->size()), m_mtime); !s) return s;
+    if (Status s = write_data(m_out, path(sig), signature->data(), signature->size()); !s) return s;
+    if (archive_write_finish_entry(m_out) != ARCHIVE_OK) return write_error(m_out, path(sig));
+    gpkg_detail::ManifestDigest digest;
+    digest.update(signature->data(), signature->size());
+    record(sig, digest);
+    return {};
+  }
 
   std::string path(const std::string& name) const { return m_basename + "/" + name; }
 
@@ -170,14 +240,22 @@ class Rewriter final : public GpkgMemberVisitor {
     gpkg_detail::ManifestDigest digest;
     digest.update(compressed->data(), compressed->size());
     record(name, digest);
-    return {};
+    if (m_signer == nullptr) return {};
+    if (Status s = open_scratch(); !s) return s;
+    if (Status s = write_scratch(compressed->data(), compressed->size()); !s) return s;
+    return write_signature(name);
   }
 
   archive* m_out;
   const std::map<std::string, std::string>& m_changes;
   std::string m_basename;
+  PackageSigner* m_signer;
+  std::filesystem::path m_scratch;  // the member being signed, beside the output
+  int m_scratch_fd = -1;
+  bool m_scratch_made = false;
   Mode m_mode = Mode::skip;
   std::string m_name;
+  std::time_t m_mtime = 0;
   std::unique_ptr<gpkg_detail::ManifestDigest> m_digest;
   std::string m_metadata_bytes;
   std::time_t m_metadata_mtime = 0;
@@ -187,14 +265,14 @@ class Rewriter final : public GpkgMemberVisitor {
 
 // Writes the rewritten package to the open `out_fd`; the caller closes and, on failure, removes it.
 Status rewrite_into(int in_fd, int out_fd, const std::map<std::string, std::string>& changes,
-                    const std::string& new_basename) {
+                    const std::string& new_basename, PackageSigner* signer, const std::filesystem::path& scratch) {
   WritePtr a(archive_write_new(), archive_write_free);
   // pax_restricted writes plain ustar headers and falls back to pax only for what ustar cannot hold
   // (an image over 8 GiB).
   if (!a || archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
       archive_write_add_filter_none(a.get()) != ARCHIVE_OK || archive_write_open_fd(a.get(), out_fd) != ARCHIVE_OK)
     return make_error(ErrorKind::internal, "gpkg: cannot start the output archive");
-  Rewriter rewriter(a.get(), changes, new_basename);
+  Rewriter rewriter(a.get(), changes, new_basename, signer, scratch);
   auto info = scan_gpkg_fd(in_fd, rewriter);
   if (!info) return info.error();
   if (Status s = rewriter.finish(); !s) return s;
@@ -206,7 +284,8 @@ Status rewrite_into(int in_fd, int out_fd, const std::map<std::string, std::stri
 }  // namespace
 
 Status rewrite_gpkg(const std::filesystem::path& in, const std::filesystem::path& out,
-                    const std::map<std::string, std::string>& changes, const std::string& new_basename) {
+                    const std::map<std::string, std::string>& changes, const std::string& new_basename,
+                    PackageSigner* signer) {
   if (!gpkg_detail::valid_member_name(new_basename))
     return invalid("invalid package directory name '" + new_basename + "'");
   for (const auto& [key, value] : changes) {
@@ -225,7 +304,9 @@ Status rewrite_gpkg(const std::filesystem::path& in, const std::filesystem::path
     ::close(in_fd);
     return e;
   }
-  Status status = rewrite_into(in_fd, out_fd, changes, new_basename);
+  std::filesystem::path scratch = out;
+  scratch += ".sign.tmp";  // ".tmp": start-up reconciliation removes one a crash left behind
+  Status status = rewrite_into(in_fd, out_fd, changes, new_basename, signer, scratch);
   ::close(in_fd);
   if (::close(out_fd) != 0 && status) {
     status = make_error(ErrorKind::io, "gpkg: cannot close " + out.string() + ": " + std::strerror(errno));

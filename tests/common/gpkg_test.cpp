@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "support/fake_signer.hpp"
 #include "support/test_support.hpp"
 
 namespace swarm {
@@ -353,6 +354,72 @@ TEST_F(GpkgTest, RewriteRefusals) {
   ASSERT_FALSE(exists.ok());
   EXPECT_EQ(exists.error().kind, ErrorKind::conflict);
   EXPECT_EQ(read_file(out), "mine");
+}
+
+// Portage's own binpkg-signing layout (lib/portage/gpkg.py): each member but gpkg-1 followed by its
+// detached .sig, the .sig members listed in the Manifest, the Manifest clear-signed.
+TEST_F(GpkgTest, RewriteSignsEveryMemberAndTheManifest) {
+  fs::path in = make("hello-1.0-r1-3.gpkg.tar");
+  fs::path out = m_dir / "hello-1.0-r1-7.gpkg.tar";
+  test::FakeSigner signer;
+  Status s = rewrite_gpkg(in, out, {{"BUILD_ID", "7"}}, "hello-1.0-r1-7", &signer);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(shell_output("tar -tf " + q(out)),
+            "hello-1.0-r1-7/gpkg-1\nhello-1.0-r1-7/metadata.tar.zst\nhello-1.0-r1-7/metadata.tar.zst.sig\n"
+            "hello-1.0-r1-7/image.tar.zst\nhello-1.0-r1-7/image.tar.zst.sig\nhello-1.0-r1-7/Manifest\n");
+  EXPECT_EQ(shell_output("tar --numeric-owner -tvf " + q(out) + " | grep -vc '^-rw-r--r-- 0/0 ' || true"), "0\n");
+  auto info = read_gpkg(out);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->build_id(), std::optional<int64_t>(7));
+
+  // Each signature covers exactly the member before it.
+  ASSERT_EQ(signer.signed_contents.size(), 2u);
+  EXPECT_EQ(signer.clearsigned, 1);
+  std::string metadata = shell_output("tar -xOf " + q(out) + " hello-1.0-r1-7/metadata.tar.zst");
+  std::string image = shell_output("tar -xOf " + q(out) + " hello-1.0-r1-7/image.tar.zst");
+  EXPECT_EQ(signer.signed_contents[0], metadata);
+  EXPECT_EQ(signer.signed_contents[1], image);
+  EXPECT_EQ(shell_output("tar -xOf " + q(out) + " hello-1.0-r1-7/metadata.tar.zst.sig"),
+            test::FakeSigner::signature_of(metadata));
+  EXPECT_EQ(shell_output("tar -xOf " + q(out) + " hello-1.0-r1-7/image.tar.zst.sig"),
+            test::FakeSigner::signature_of(image));
+
+  std::string manifest = shell_output("tar -xOf " + q(out) + " hello-1.0-r1-7/Manifest");
+  EXPECT_EQ(manifest.rfind("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\n", 0), 0u) << manifest;
+  std::string names = shell_output("tar -xOf " + q(out) + " hello-1.0-r1-7/Manifest | awk '$1 == \"DATA\" {print $2}'");
+  EXPECT_EQ(names, "gpkg-1\nmetadata.tar.zst\nmetadata.tar.zst.sig\nimage.tar.zst\nimage.tar.zst.sig\n");
+  EXPECT_EQ(shell_output("ls " + q(m_dir.path()) + " | grep -c '\\.tmp$' || true"), "0\n");  // no scratch copy left
+}
+
+TEST_F(GpkgTest, RewriteResignsASignedPackageAndSignsExtras) {
+  fs::path in = mutate(mutate(make("hello-1.0-r1.gpkg.tar", ""), "listed_extra_and_sig"), "clearsign");
+  fs::path out = m_dir / "out.gpkg.tar";
+  test::FakeSigner signer;
+  Status s = rewrite_gpkg(in, out, {{"BUILD_ID", "1"}}, "hello-1.0-r1-1", &signer);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto after = read_gpkg(out);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ(after->members, (std::vector<std::string>{"gpkg-1", "metadata.tar.zst", "metadata.tar.zst.sig",
+                                                      "image.tar.zst", "image.tar.zst.sig", "extra", "extra.sig",
+                                                      "Manifest"}));
+  EXPECT_EQ(shell_output("tar -xOf " + q(out) + " hello-1.0-r1-1/extra.sig"),
+            test::FakeSigner::signature_of("kept across rewrites\n"));
+}
+
+// A package that cannot be signed is never written unsigned: the output and the scratch copy are gone.
+TEST_F(GpkgTest, RewriteFailsWholeWhenSigningFails) {
+  fs::path in = make("hello-1.0-r1-3.gpkg.tar");
+  fs::path out = m_dir / "out.gpkg.tar";
+  for (int which = 0; which < 2; ++which) {
+    test::FakeSigner signer;
+    (which == 0 ? signer.fail_detached : signer.fail_clearsign) = true;
+    Status s = rewrite_gpkg(in, out, {{"BUILD_ID", "7"}}, "hello-1.0-r1-7", &signer);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().kind, ErrorKind::internal);
+    EXPECT_THAT(s.error().message, HasSubstr(which == 0 ? "cannot sign metadata.tar.zst" : "cannot sign the Manifest"));
+    EXPECT_FALSE(fs::exists(out));
+    EXPECT_EQ(shell_output("ls " + q(m_dir.path()) + " | grep -c '\\.tmp$' || true"), "0\n");
+  }
 }
 
 long peak_rss_kib() {

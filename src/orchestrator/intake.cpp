@@ -228,7 +228,7 @@ bool valid_path_name(std::string_view name) {
   });
 }
 
-Intake::Intake(IntakePaths paths) : m_paths(std::move(paths)) {
+Intake::Intake(IntakePaths paths, PackageSigner* signer) : m_paths(std::move(paths)), m_signer(signer) {
   std::error_code ec;  // failures show up, with a reason, in the first operation that needs the directory
   for (const auto* p : {&m_paths.staging_root, &m_paths.pkgdir, &m_paths.incoming, &m_paths.logs})
     if (!p->empty()) fs::create_directories(*p, ec);
@@ -293,7 +293,8 @@ Result<std::pair<BinaryRecord, fs::path>> Intake::prepare(const StagedBinary& st
   const Atom& atom = staged.atom;
   std::string base = atom.pf() + "-" + std::to_string(build_id);
   fs::path out = m_paths.incoming / ("prepare-" + random_token(8) + ".tmp");
-  if (auto st = rewrite_gpkg(staged.copy, out, {{"BUILD_ID", std::to_string(build_id)}}, base); !st) return st.error();
+  if (auto st = rewrite_gpkg(staged.copy, out, {{"BUILD_ID", std::to_string(build_id)}}, base, m_signer); !st)
+    return st.error();
   FileGuard guard(out);
 
   // Our own output is verified too: a writer bug must not reach every client.
@@ -305,6 +306,13 @@ Result<std::pair<BinaryRecord, fs::path>> Intake::prepare(const StagedBinary& st
       info->pf() != atom.pf())
     return make_error(ErrorKind::internal, "rewritten package has the wrong name or BUILD_ID: " + info->basename);
   if (::lseek(fd.get(), 0, SEEK_SET) != 0) return errno_error("seek " + out.string(), errno);
+  if (m_signer != nullptr) {
+    for (const auto& m : info->members) {
+      bool needs_sig = m != "gpkg-1" && m != "Manifest" && !m.ends_with(".sig");
+      if (needs_sig && std::find(info->members.begin(), info->members.end(), m + ".sig") == info->members.end())
+        return make_error(ErrorKind::internal, "signed package lacks " + m + ".sig");
+    }
+  }
   Sha256 hash;
   auto hashed = copy_fd(fd.get(), -1, INT64_MAX, &hash);
   if (!hashed) return hashed.error();

@@ -52,15 +52,17 @@ class Intake {
   /// Largest full build log kept per attempt; a longer one keeps its tail (errors are at the end).
   static constexpr int64_t kMaxLogBytes = 64LL << 20;
 
-  explicit Intake(IntakePaths paths);
+  /// With a `signer`, every prepared package is signed (GLEP 78); without one, packages stay unsigned.
+  explicit Intake(IntakePaths paths, PackageSigner* signer = nullptr);
 
   /// Copies and verifies STAGING/<drone>/<lease_id>/<rel_path> (CATEGORY/PN/FILE); every failure is
   /// ErrorKind::invalid with a reason a human understands, and leaves nothing behind.
   Result<StagedBinary> take(const std::string& drone, const std::string& lease_id, const std::string& rel_path,
                             int64_t expected_size, const std::string& expected_sha256, const std::string& expected_cpv);
 
-  /// Writes the copy with BUILD_ID = build_id into a new fsynced temp file in `incoming`, verifies it,
-  /// and returns its record (path CATEGORY/PN/PF-BUILD_ID.gpkg.tar, sha256/size/mtime of that file).
+  /// Writes the copy with BUILD_ID = build_id (signed when there is a signer) into a new fsynced temp
+  /// file in `incoming`, verifies it, and returns its record (path CATEGORY/PN/PF-BUILD_ID.gpkg.tar,
+  /// sha256/size/mtime of that file). A package that cannot be signed is an error, never unsigned output.
   Result<std::pair<BinaryRecord, std::filesystem::path>> prepare(const StagedBinary& staged, int64_t build_id);
 
   /// Links `temp` at pkgdir/rel_path (conflict if a file is there: never replaced), fsyncs the
@@ -94,6 +96,7 @@ class Intake {
 
  private:
   IntakePaths m_paths;
+  PackageSigner* m_signer;
 };
 
 }  // namespace swarm::orch

@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
   app.add_option("--staging-max-age", o.staging_max_age_s, "Seconds after which staging left by ended leases is removed")->check(CLI::Range(60, 365 * 86400))->capture_default_str();
   app.add_option("--complete-wait", o.complete_wait_s, "Seconds a completion waits for its binary's intake before the answer is 202 in_progress (the intake goes on; the drone asks again)")->check(CLI::Range(0.0, 3600.0))->capture_default_str();
   app.add_flag("--private-status", o.private_status, "Require an admin ticket for GET /api/v1/status");
+  app.add_option("--signing-key", o.signing_key, "Fingerprint of the OpenPGP key that signs every package (scripts/make-signing-key.sh); without it packages are unsigned")->envname("ORCHESTRATOR_SIGNING_KEY");
+  app.add_option("--gnupg-home", o.gnupg_home, "GnuPG home holding the signing key, mode 0700 (default DATA_DIR/gnupg)");
+  app.add_flag("--no-signing", o.no_signing, "Publish unsigned packages even with a --signing-key: stock Portage clients (verify-signature = true) refuse them");
+  app.add_option("--signing-timeout", o.signing_timeout_s, "Seconds one gpg call may take")->check(CLI::Range(1, 86400))->capture_default_str();
   app.add_option("--log-level", log.level, "trace, debug, info, warn, error")->check([](const std::string& l) {
     return swarm::valid_log_level(l) ? std::string() : "unknown log level " + l;
   })->capture_default_str();

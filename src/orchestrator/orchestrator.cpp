@@ -69,10 +69,47 @@ Status Orchestrator::Impl::load_gateway_key() {
   return {};
 }
 
+namespace {
+
+// The signer when a key is configured; a configured key that cannot sign stops the start.
+Result<std::unique_ptr<GpgSigner>> open_signer(const OrchestratorOptions& o, const std::shared_ptr<spdlog::logger>& log) {
+  if (o.no_signing || o.signing_key.empty()) {
+    log->warn("packages are published UNSIGNED{}: stock Portage clients (verify-signature = true) refuse them; "
+              "see docs/SIGNING.md",
+              o.no_signing ? " (--no-signing)" : " (no --signing-key)");
+    return std::unique_ptr<GpgSigner>();
+  }
+  GpgSignerOptions so;
+  so.gnupg_home = o.gnupg_home.empty() ? o.data_dir / "gnupg" : o.gnupg_home;
+  so.key = o.signing_key;
+  so.work_dir = o.data_dir / "incoming";
+  so.timeout = std::chrono::seconds(o.signing_timeout_s);
+  auto signer = GpgSigner::open(so, std::make_shared<PosixProcessRunner>());
+  if (!signer) return make_error(signer.error().kind, "package signing: " + signer.error().message);
+  log->info("signing packages with OpenPGP key {} (GnuPG home {})", (*signer)->fingerprint(), so.gnupg_home.string());
+  return signer;
+}
+
+// GET /api/v1/signing-key: the public key(s) clients import into /etc/portage/gnupg; open to anyone.
+void add_signing_key_route(HttpServer& server, const GpgSigner* signer) {
+  server.route("GET", "/api/v1/signing-key", [signer](const HttpRequest&) {
+    if (signer == nullptr)
+      return HttpResponse::error(404, "not_found", "this orchestrator publishes unsigned packages (no --signing-key)");
+    auto r = HttpResponse::text(signer->public_keys());
+    r.headers.emplace_back("X-Signing-Key-Fingerprint", signer->fingerprint());
+    return r;
+  });
+}
+
+}  // namespace
+
 Result<uint16_t> Orchestrator::start() {
   auto& d = *m_impl;
   if (auto st = d.open_data_dir(); !st) return st.error();
   if (auto st = d.load_gateway_key(); !st) return st.error();
+  auto signer = open_signer(d.options, d.log);
+  if (!signer) return signer.error();
+  d.signer = std::move(*signer);
   StoreOptions so;
   so.offline_after_ms = d.options.offline_after_s * 1000;
   so.max_attempts = d.options.max_attempts;
@@ -85,7 +122,8 @@ Result<uint16_t> Orchestrator::start() {
   }
   d.store->grant_restart_grace();
   d.intake = std::make_unique<Intake>(
-      IntakePaths{d.options.staging_dir, d.options.pkgdir, d.options.data_dir / "incoming", d.options.data_dir / "logs"});
+      IntakePaths{d.options.staging_dir, d.options.pkgdir, d.options.data_dir / "incoming", d.options.data_dir / "logs"},
+      d.signer.get());
   d.binhost = std::make_unique<Binhost>(*d.store, d.options.pkgdir, d.clock, std::chrono::milliseconds(d.options.index_batch_ms));
   auto summary = d.binhost->reconcile(d.options.data_dir / "incoming");
   d.log->info("reconciled PKGDIR {}: {}", d.options.pkgdir.string(), summary.dump());
@@ -103,6 +141,7 @@ Result<uint16_t> Orchestrator::start() {
   };
   d.server = std::make_unique<HttpServer>(ho);
   d.add_routes();
+  add_signing_key_route(*d.server, d.signer.get());
   auto port = d.server->start();
   if (!port) return port.error();
   if (d.options.public_url.empty()) {

@@ -38,6 +38,11 @@ struct OrchestratorOptions {
   int64_t upload_port = 22;
   bool private_status = false;
   int http_threads = 8;
+  // Package signing (docs/SIGNING.md): on when a key is given, unless no_signing.
+  std::string signing_key;           // fingerprint of a secret key in gnupg_home
+  std::filesystem::path gnupg_home;  // default <data_dir>/gnupg
+  bool no_signing = false;           // publish unsigned packages (stock clients refuse them)
+  int64_t signing_timeout_s = 600;   // per gpg call; the image is hashed whole
   double complete_wait_s = 10;  // a built completion's intake still running after this is answered 202 in_progress
   /// Tests: runs first on each intake thread, with the flag that says the orchestrator is stopping.
   std::function<void(const std::string& lease_id, const std::atomic<bool>& stopping)> before_intake;

@@ -15,6 +15,7 @@
 #include "orchestrator/binhost.hpp"
 #include "orchestrator/intake.hpp"
 #include "orchestrator/orchestrator.hpp"
+#include "orchestrator/signer.hpp"
 
 namespace swarm::orch {
 
@@ -61,6 +62,7 @@ struct IntakeJob {
   int lock_fd = -1;
   Ed25519Key gateway_key;
   std::unique_ptr<Store> store;
+  std::unique_ptr<GpgSigner> signer;  // null when packages are published unsigned
   std::unique_ptr<Intake> intake;
   std::unique_ptr<Binhost> binhost;
   std::unique_ptr<HttpServer> server;

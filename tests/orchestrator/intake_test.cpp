@@ -11,6 +11,7 @@
 
 #include "common/crypto.hpp"
 #include "common/gpkg.hpp"
+#include "support/fake_signer.hpp"
 #include "support/test_support.hpp"
 
 namespace swarm::orch {
@@ -127,6 +128,54 @@ TEST_F(IntakeTest, TakesPreparesAndInstallsAGoodPackage) {
   EXPECT_FALSE(fs::exists(staged_bin->copy));
   intake.uninstall(rec.path);
   EXPECT_FALSE(fs::exists(installed));
+}
+
+// Signing happens after the BUILD_ID rewrite: the prepared package carries the .sig members, a
+// clear-signed Manifest, and still verifies; the record describes the signed file.
+TEST_F(IntakeTest, SignsThePreparedPackage) {
+  test::FakeSigner signer;
+  Intake signing{paths, &signer};
+  stage();
+  auto staged_bin = take();
+  ASSERT_TRUE(staged_bin.ok()) << staged_bin.error().message;
+  auto prepared = signing.prepare(*staged_bin, 3);
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+  const auto& [rec, temp] = *prepared;
+  auto info = read_gpkg(temp);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->members, (std::vector<std::string>{"gpkg-1", "metadata.tar.zst", "metadata.tar.zst.sig",
+                                                     "image.tar.zst", "image.tar.zst.sig", "Manifest"}));
+  EXPECT_EQ(info->build_id(), 3);
+  EXPECT_EQ(rec.sha256, sha_of(temp));
+  EXPECT_EQ(signer.signed_contents.size(), 2u);
+  EXPECT_EQ(signer.clearsigned, 1);
+  std::string tar = test::read_file(temp);
+  EXPECT_EQ(member_bytes(tar, "/image.tar.zst.sig"), test::FakeSigner::signature_of(member_bytes(tar, "/image.tar.zst")));
+  EXPECT_EQ(member_bytes(tar, "/Manifest").rfind("-----BEGIN PGP SIGNED MESSAGE-----", 0), 0u);
+}
+
+// A package that cannot be signed is not prepared, so never installed or published; nothing is left
+// but the verified copy, which the caller keeps for the retry.
+TEST_F(IntakeTest, APackageThatCannotBeSignedIsNotPrepared) {
+  test::FakeSigner signer;
+  Intake signing{paths, &signer};
+  stage();
+  auto staged_bin = take();
+  ASSERT_TRUE(staged_bin.ok()) << staged_bin.error().message;
+  for (int which = 0; which < 2; ++which) {
+    signer.fail_detached = which == 0;
+    signer.fail_clearsign = which == 1;
+    auto prepared = signing.prepare(*staged_bin, 4);
+    ASSERT_FALSE(prepared.ok());
+    EXPECT_EQ(prepared.error().kind, ErrorKind::internal);
+    EXPECT_NE(prepared.error().message.find("cannot sign"), std::string::npos) << prepared.error().message;
+    std::vector<fs::path> left;
+    for (const auto& e : fs::directory_iterator(paths.incoming)) left.push_back(e.path());
+    EXPECT_EQ(left, std::vector<fs::path>{staged_bin->copy});
+    EXPECT_TRUE(fs::is_empty(paths.pkgdir));
+  }
+  signer.fail_detached = signer.fail_clearsign = false;
+  EXPECT_TRUE(signing.prepare(*staged_bin, 4).ok());  // the same copy signs once the signer works again
 }
 
 TEST_F(IntakeTest, AcceptsAFileWithoutDroneBuildId) {

@@ -27,15 +27,34 @@ Result<std::string> binrepos_snippet(const std::string& orchestrator_url, int pr
     return make_error(ErrorKind::invalid, "repository name '" + name + "' must be letters, digits, '_' or '-'");
   while (!url.empty() && url.back() == '/') url.pop_back();
   if (url.size() < 8 || url.substr(url.size() - 8) != "/binhost") url += "/binhost";
+  const std::string key_url = url.substr(0, url.size() - 8) + "/api/v1/signing-key";
+  const std::string gpg = "gpg --homedir /etc/portage/gnupg --batch";
   std::string text;
   text += "# /etc/portage/binrepos.conf/" + name + ".conf: the build-swarm binhost at " + url + "\n";
-  text += "# Portage checks gpkg signatures by default (verify-signature = true) and refuses unsigned\n";
-  text += "# packages at unpack time. If this binhost signs its packages, import its key (getuto,\n";
-  text += "# /etc/portage/gnupg) and leave the line below commented; if it does not, uncomment it.\n";
+  text += "#\n";
+  text += "# Portage verifies gpkg signatures (verify-signature = true, the default since 3.0.78) and refuses\n";
+  text += "# unsigned packages. The orchestrator signs every package with its OpenPGP key; trust that key once\n";
+  text += "# in Portage's keyring, as root, on every client and drone (docs/SIGNING.md):\n";
+  text += "#\n";
+  text += "#   getuto   # creates /etc/portage/gnupg and its local trust key (emerge --getbinpkg runs it too)\n";
+  text += "#   curl -fsS -o /root/" + name + "-signing-key.asc " + key_url + "\n";
+  text += "#   " + gpg + " --show-keys /root/" + name + "-signing-key.asc\n";
+  text += "#       # compare each fingerprint with the orchestrator's, learnt out of band (its log says\n";
+  text += "#       # \"signing packages with OpenPGP key FPR\"; the answer's X-Signing-Key-Fingerprint header)\n";
+  text += "#   " + gpg + " --import /root/" + name + "-signing-key.asc\n";
+  text += "#   " + gpg + " --yes --pinentry-mode loopback --passphrase-file /etc/portage/gnupg/pass \\\n";
+  text += "#       --quick-lsign-key FPR          # certify with the local trust key: the key becomes valid\n";
+  text += "#   " + gpg + " --check-trustdb\n";
+  text += "#   chmod ugo+r /etc/portage/gnupg/trustdb.gpg   # Portage verifies as nobody:nogroup\n";
+  text += "#\n";
+  text += "# Check: " + gpg + " --list-keys FPR   shows the uid as [  full  ];\n";
+  text += "# Portage refuses \"signed with a known key of undefined trust\" until the lsign is done.\n";
+  text += "# The URL serves every key of the orchestrator (during a key rotation, two): lsign each of them.\n";
   text += "[" + name + "]\n";
   text += "priority = " + std::to_string(priority) + "\n";
   text += "sync-uri = " + url + "\n";
-  text += "# verify-signature = false\n";
+  text += "verify-signature = true\n";
+  text += "# Only for an orchestrator run without a signing key (--no-signing): verify-signature = false\n";
   return text;
 }
 

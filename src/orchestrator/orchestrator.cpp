@@ -169,6 +169,7 @@ void Orchestrator::stop() {
   d.maintenance_cv.notify_all();
   if (d.dispatcher.joinable()) d.dispatcher.join();
   if (d.maintenance.joinable()) d.maintenance.join();
+  d.stop_intakes();
   {
     std::lock_guard lock(d.waiters_mutex);
     for (auto& w : d.waiters)
@@ -208,7 +209,6 @@ void Orchestrator::Impl::dispatch_loop() {
     }
     int64_t ready = 0;
     try {
-  d.stop_intakes();
       ready = store->ready_count();
     } catch (const std::exception& e) {
       log->error("ready count failed: {}", e.what());

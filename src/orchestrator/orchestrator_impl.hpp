@@ -37,7 +37,6 @@ struct Waiter {
   std::atomic<bool> done{false};
 };
 
-class Orchestrator::Impl {
 /// The intake of one lease's built completion, on its own thread; fields guarded by Impl::intakes_mutex.
 struct IntakeJob {
   struct Waiter {
@@ -53,6 +52,7 @@ struct IntakeJob {
   std::optional<HttpResponse> result;  // once done
 };
 
+class Orchestrator::Impl {
  public:
   Impl(OrchestratorOptions o, std::shared_ptr<Clock> c) : options(std::move(o)), clock(std::move(c)) {}
 
@@ -88,11 +88,11 @@ struct IntakeJob {
   // Completions of one lease are handled one at a time (a replay waits for the first answer).
   std::array<std::mutex, 64> lease_locks;
   std::mutex& lease_lock(const std::string& id) { return lease_locks[std::hash<std::string>{}(id) % lease_locks.size()]; }
-
-  Status open_data_dir();
   // Running and unanswered intakes by lease id, at most one per lease; lock order: lease_lock, then this.
   std::mutex intakes_mutex;
   std::map<std::string, std::shared_ptr<IntakeJob>> intakes;
+
+  Status open_data_dir();
   Status load_gateway_key();
   void add_routes();
   void wake_dispatcher();

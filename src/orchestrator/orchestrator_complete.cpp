@@ -22,8 +22,9 @@ HttpResponse in_progress() {
   CompleteResponse answer;
   answer.status = "in_progress";
   answer.accepted = false;
-  answer.retry_after_s = kCompleteRetryAfterS;
-  auto r = HttpResponse::json(answer.to_json(), 202);
+  nlohmann::json body = answer.to_json();
+  body["retry_after_s"] = kCompleteRetryAfterS;
+  auto r = HttpResponse::json(body, 202);
   r.headers.emplace_back("Retry-After", std::to_string(kCompleteRetryAfterS));
   return r;
 }

@@ -1,5 +1,7 @@
 #include "common/process_runner.hpp"
 
+#include "common/process_tree.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -63,8 +66,12 @@ int open_high(const char* path, int flags, mode_t mode) {
 }
 
 // The child's environment as "KEY=VALUE" strings.
-Result<std::vector<std::string>> build_environment(const ProcessSpec& spec) {
+Result<std::vector<std::string>> build_environment(const ProcessSpec& spec, const std::string& marker) {
   std::set<std::string> drop(spec.env_unset.begin(), spec.env_unset.end());
+  const size_t eq = marker.find('=');
+  if (eq == 0 || eq == std::string::npos || marker.find('\0') != std::string::npos)
+    return make_error(ErrorKind::invalid, "invalid process marker '" + marker + "'");
+  drop.insert(marker.substr(0, eq));
   for (const auto& [key, value] : spec.env_set) {
     if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos ||
         value.find('\0') != std::string::npos)
@@ -78,7 +85,9 @@ Result<std::vector<std::string>> build_environment(const ProcessSpec& spec) {
       if (!drop.count(entry.substr(0, entry.find('=')))) env.push_back(std::move(entry));
     }
   }
-  for (const auto& [key, value] : spec.env_set) env.push_back(key + "=" + value);
+  for (const auto& [key, value] : spec.env_set)
+    if (key != marker.substr(0, eq)) env.push_back(key + "=" + value);
+  env.push_back(marker);
   return env;
 }
 
@@ -115,9 +124,16 @@ Result<std::string> resolve_program(const std::string& name, const std::vector<s
 
 // What the child reports through the close-on-exec pipe when it cannot exec.
 struct ChildFailure {
-  int stage;  // 0 = dup2, 1 = chdir, 2 = exec
+  int stage;  // 0 = dup2, 1 = chdir, 2 = exec, 3 = the caller went away before saying go
   int err;
 };
+
+// A marker no other run of any process shares.
+std::string unique_marker() {
+  static std::atomic<uint64_t> counter{0};
+  return "SWARM_PROCESS_TREE=" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" +
+         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
 
 [[noreturn]] void child_fail(int fd, int stage) {
   ChildFailure f{stage, errno};
@@ -127,9 +143,20 @@ struct ChildFailure {
 }
 
 // Only async-signal-safe calls from here: the parent may have other threads.
-[[noreturn]] void exec_child(int in_fd, int out_fd, int err_fd, const char* cwd, const char* program,
+[[noreturn]] void exec_child(int go_fd, int go_write_fd, int in_fd, int out_fd, int err_fd, const char* cwd, const char* program,
                              char* const* argv, char* const* envp, int max_fd) {
   ::setpgid(0, 0);
+  // Wait until the caller has recorded who we are; end at once if it died meanwhile.
+  ::close(go_write_fd);
+  char go = 0;
+  ssize_t got;
+  do {
+    got = ::read(go_fd, &go, 1);
+  } while (got < 0 && errno == EINTR);
+  if (got != 1) {
+    errno = 0;
+    child_fail(err_fd, 3);
+  }
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);  // undo the caller's SIG_IGN (SIGPIPE)
@@ -143,42 +170,6 @@ struct ChildFailure {
   }
   ::execve(program, argv, envp);
   child_fail(err_fd, 2);
-}
-
-// True if a member of the group is alive (zombies excepted: they run nothing and may never be reaped).
-bool group_has_live_member(pid_t pgid) {
-  if (::kill(-pgid, 0) != 0) return false;
-  DIR* dir = ::opendir("/proc");
-  if (!dir) return true;
-  bool live = false;
-  while (dirent* ent = ::readdir(dir)) {
-    if (ent->d_name[0] < '0' || ent->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + ent->d_name + "/stat");
-    std::string stat_line;
-    if (!std::getline(in, stat_line)) continue;
-    size_t close = stat_line.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    if (std::sscanf(stat_line.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) continue;
-    if (pgrp == pgid && state != 'Z' && state != 'X') {
-      live = true;
-      break;
-    }
-  }
-  ::closedir(dir);
-  return live;
-}
-
-// Kills what is left of the group after its leader exited, and waits (bounded) for it to die.
-void kill_leftovers(pid_t pgid) {
-  ::kill(-pgid, SIGKILL);
-  // Real time on purpose: real processes are dying, and a frozen test clock must not make this spin forever.
-  auto until = std::chrono::steady_clock::now() + kGroupGoneWait;
-  while (group_has_live_member(pgid) && std::chrono::steady_clock::now() < until) {
-    ::kill(-pgid, SIGKILL);
-    ::poll(nullptr, 0, 10);
-  }
 }
 
 // Waits up to `wait` for the child to exit, leaving it unreaped so its pid (= pgid) stays ours.
@@ -209,7 +200,8 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec, const std::atomic
     result.error = "empty argv";
     return result;
   }
-  auto env = build_environment(spec);
+  const std::string marker = spec.marker.empty() ? unique_marker() : spec.marker;
+  auto env = build_environment(spec, marker);
   if (!env) {
     result.error = env.error().message;
     return result;
@@ -238,6 +230,12 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec, const std::atomic
   }
   UniqueFd err_read(pipe_fds[0]);
   UniqueFd err_write(pipe_fds[1]);
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    result.error = "pipe: " + errno_text(errno);
+    return result;
+  }
+  UniqueFd go_read(pipe_fds[0]);
+  UniqueFd go_write(pipe_fds[1]);
 
   // Everything the child needs is built before fork: it may not allocate.
   std::vector<char*> argv;
@@ -256,15 +254,35 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec, const std::atomic
     return result;
   }
   if (pid == 0)
-    exec_child(in_fd.get(), out_fd.get(), err_write.get(), cwd.empty() ? nullptr : cwd.c_str(), program->c_str(),
+    exec_child(go_read.get(), go_write.get(), in_fd.get(), out_fd.get(), err_write.get(), cwd.empty() ? nullptr : cwd.c_str(), program->c_str(),
                argv.data(), envp.data(), max_fd);
 
   // Also set here, so the group exists before we might signal it (EACCES once it has exec'd is fine).
   ::setpgid(pid, pid);
   const pid_t pgid = pid;
   err_write.reset();
+  go_read.reset();
   in_fd.reset();
   out_fd.reset();
+  const TreeSelector tree{pid, 0, pgid, marker};
+  if (spec.on_start) {
+    ProcessStarted started;
+    started.pid = pid;
+    if (auto st = read_proc_stat(pid)) started.start_ticks = st->start_ticks;
+    try {
+      spec.on_start(started);
+    } catch (...) {
+      // A failed record must not leave the child waiting forever: it runs, and is still killed as usual.
+    }
+  }
+  {
+    const char go = 1;
+    ssize_t w;
+    do {
+      w = ::write(go_write.get(), &go, 1);
+    } while (w < 0 && errno == EINTR);
+    go_write.reset();
+  }
 
   ChildFailure failure{};
   ssize_t n;
@@ -277,6 +295,7 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec, const std::atomic
     }
     const std::string what = failure.stage == 0   ? std::string("redirect output")
                              : failure.stage == 1 ? "chdir to " + cwd
+                             : failure.stage == 3 ? std::string("start: no go from the caller")
                                                   : "execute " + *program;
     result.error = "cannot " + what + ": " + errno_text(failure.err);
     result.duration = std::chrono::duration_cast<milliseconds>(m_clock->now_steady() - start);
@@ -305,12 +324,13 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec, const std::atomic
         result.cancelled = cancel_now && !expired;
         result.timed_out = expired;
         ::kill(-pgid, SIGTERM);
+        signal_process_tree(tree, SIGTERM);
         terminating = true;
         kill_at = now + spec.kill_grace;
       }
     }
     if (terminating && !killed && m_clock->now_steady() >= kill_at) {
-      ::kill(-pgid, SIGKILL);
+      kill_process_tree(tree, kGroupGoneWait);
       killed = true;
     }
     // Sleep until the next thing to look at, never longer than the poll interval.
@@ -321,8 +341,8 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec, const std::atomic
     wait = std::max(wait, milliseconds(1));
   }
 
-  // The leader is a zombie now, so the pgid cannot be reused while we sweep the group.
-  kill_leftovers(pgid);
+  // The leader is a zombie now, so neither its pid nor the pgid can be reused while we sweep the tree.
+  kill_process_tree(tree, kGroupGoneWait);
   int status = 0;
   rusage usage{};
   while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {

@@ -1,9 +1,13 @@
 #pragma once
 // ProcessRunner: runs one external command (argv, no shell) in its own process group, with output
 // to a file, a timeout and a cancel flag. An interface so callers can be tested with a fake.
+// Killing reaches the whole tree (process_tree.hpp): the group, every descendant and every process
+// carrying the run's marker variable, even those that called setsid() or were reparented.
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -15,6 +19,12 @@
 
 namespace swarm {
 
+/// The started child, reported before it executes the program.
+struct ProcessStarted {
+  int pid = 0;               // also its process group id
+  uint64_t start_ticks = 0;  // /proc/PID/stat start time: tells the process from a later one with its pid
+};
+
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH when it holds no '/'
   std::filesystem::path cwd;      // empty = the caller's working directory
@@ -23,7 +33,12 @@ struct ProcessSpec {
   bool clear_env = false;              // start from an empty environment, then apply env_set
   std::filesystem::path output_file;   // stdout+stderr appended; empty = /dev/null
   std::chrono::milliseconds timeout{0};       // 0 = none
-  std::chrono::milliseconds kill_grace{5000};  // SIGTERM to the group, then SIGKILL after this
+  std::chrono::milliseconds kill_grace{5000};  // SIGTERM to the tree, then SIGKILL after this
+  // "KEY=VALUE" added to the environment; every process carrying it is part of the tree (it survives
+  // setsid and reparenting). Empty: a unique SWARM_PROCESS_TREE=... is used.
+  std::string marker;
+  // Called in the caller after fork, while the child waits: the program runs only once it returns.
+  std::function<void(const ProcessStarted&)> on_start;
 };
 
 struct ProcessResult {
@@ -46,7 +61,8 @@ struct ProcessResult {
 class ProcessRunner {
  public:
   virtual ~ProcessRunner();
-  /// Runs spec to the end (or to timeout/cancel, killing its whole process group); never throws.
+  /// Runs spec to the end (or to timeout/cancel, killing its whole tree); never throws. Leftovers of
+  /// the tree still alive when the program exits are killed too.
   virtual ProcessResult run(const ProcessSpec& spec, const std::atomic<bool>* cancel = nullptr) = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -150,6 +151,58 @@ TEST(ProcessRunner, KillsADaemonisedGrandchildLeftInTheGroup) {
   pid_t grandchild = read_pid(dir / "pid");
   // run() returns only once the group is dead; no waiting should be needed.
   EXPECT_TRUE(process_gone(grandchild));
+}
+
+// Portage's pid-ns-init calls setsid(): the build leaves emerge's group and session.
+TEST(ProcessRunner, KillsAGrandchildThatCalledSetsidAtTheTimeout) {
+  TempDir dir;
+  PosixProcessRunner runner;
+  const std::string pids = (dir / "pids").string();
+  // The grandchild's script runs in a new session (and so a new group), ignoring TERM.
+  test::write_file(dir / "inner.sh", "trap '' TERM HUP; echo $$ >> " + pids + "; sleep 100 & echo $! >> " + pids + "; wait\n");
+  auto spec = shell("setsid sh " + (dir / "inner.sh").string() + " & wait");
+  spec.timeout = milliseconds(1000);
+  spec.kill_grace = milliseconds(200);
+  auto r = runner.run(spec);
+  EXPECT_TRUE(r.timed_out);
+  std::vector<pid_t> started;
+  std::istringstream in(read_file(dir / "pids"));
+  for (pid_t p; in >> p;) started.push_back(p);
+  ASSERT_EQ(started.size(), 2u);
+  for (pid_t p : started) EXPECT_TRUE(process_gone(p)) << p << " survived";
+}
+
+// setsid --fork: the grandchild's parent exits, so it is reparented out of the tree; the marker
+// in its environment still finds it.
+TEST(ProcessRunner, KillsAReparentedGrandchildByItsMarker) {
+  TempDir dir;
+  PosixProcessRunner runner;
+  const std::string pid_file = (dir / "pid").string();
+  auto spec = shell("setsid --fork sh -c 'trap \"\" TERM HUP; echo $$ > " + pid_file + "; exec sleep 100' </dev/null >/dev/null 2>&1; "
+                    "while [ ! -s " + pid_file + " ]; do sleep 0.05; done; exit 0");
+  spec.marker = "SWARM_TEST_MARKER=reparented-" + std::to_string(::getpid());
+  spec.timeout = milliseconds(10'000);
+  auto r = runner.run(spec);
+  EXPECT_EQ(r.exit_code, 0);
+  pid_t daemon = read_pid(dir / "pid");
+  EXPECT_TRUE(process_gone(daemon));
+}
+
+TEST(ProcessRunner, ReportsTheChildBeforeItRuns) {
+  TempDir dir;
+  PosixProcessRunner runner;
+  auto spec = shell("echo $$ > " + (dir / "pid").string());
+  ProcessStarted seen;
+  bool program_ran_before = true;
+  spec.on_start = [&](const ProcessStarted& s) {
+    seen = s;
+    program_ran_before = fs::exists(dir / "pid");
+  };
+  auto r = runner.run(spec);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_FALSE(program_ran_before);
+  EXPECT_EQ(seen.pid, read_pid(dir / "pid"));
+  EXPECT_GT(seen.start_ticks, 0u);
 }
 
 TEST(ProcessRunner, WritesAFloodOfOutputWithoutDeadlock) {

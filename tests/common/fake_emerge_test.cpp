@@ -235,6 +235,59 @@ TEST_F(FakeEmerge, RejectsAMissingExtraOrMalformedAtom) {
   EXPECT_FALSE(fs::exists(pkgdir()));
 }
 
+TEST_F(FakeEmerge, TakesSlotAndRepoAndRecordsThem) {
+  auto r = emerge({"--ask=n", "--oneshot", "=app-misc/hello-1.0-r1:2/2.1::overlay"});
+  ASSERT_EQ(r.exit_code, 0) << read_file(log());
+  auto index = read_file(pkgdir() / "Packages");
+  EXPECT_THAT(index, HasSubstr("SLOT: 2/2.1\n"));
+  EXPECT_THAT(index, HasSubstr("REPO: overlay\n"));
+  EXPECT_THAT(read_file(log()), HasSubstr(">>> Emerging (1 of 1) app-misc/hello-1.0-r1::overlay"));
+}
+
+TEST_F(FakeEmerge, AskFromEmergeDefaultOptsIsOverriddenByAskN) {
+  EXPECT_EQ(emerge(canonical_args(), {{"EMERGE_DEFAULT_OPTS", "--ask --verbose"}}).exit_code, 1);
+  EXPECT_THAT(read_file(log()), HasSubstr("would wait for an answer"));
+  auto args = canonical_args();
+  args.insert(args.begin(), "--ask=n");
+  EXPECT_EQ(emerge(args, {{"EMERGE_DEFAULT_OPTS", "--ask --verbose"}}).exit_code, 0);
+}
+
+TEST_F(FakeEmerge, NumbersAfterTheBinhostsInstancesWithGetbinpkg) {
+  test::write_file(m_dir / "binhost", "VERSION: 0\nTIMESTAMP: 1\n\nBUILD_ID: 4\nCPV: app-misc/hello-1.0-r1\n\n"
+                                      "BUILD_ID: 9\nCPV: app-misc/other-1\n\n");
+  const std::map<std::string, std::string> env{{"FAKE_EMERGE_BINHOST_PACKAGES", (m_dir / "binhost").string()}};
+  ASSERT_EQ(emerge(canonical_args(), env).exit_code, 0);
+  EXPECT_TRUE(fs::exists(pkgdir() / kDir / "hello-1.0-r1-5.gpkg.tar"));
+  // Without --getbinpkg the binhost is not consulted.
+  ASSERT_EQ(emerge({"--oneshot", kAtom}, env).exit_code, 0);
+  EXPECT_TRUE(fs::exists(pkgdir() / kDir / "hello-1.0-r1-6.gpkg.tar"));
+}
+
+TEST_F(FakeEmerge, PrintsPortagesFailureFormat) {
+  auto r = emerge({"--oneshot", "=app-misc/hello-1.0-r1::overlay"}, {{"FAKE_EMERGE_FAIL", "*"}});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto text = read_file(log());
+  EXPECT_THAT(text, HasSubstr("\n * ERROR: app-misc/hello-1.0-r1::overlay failed (compile phase):\n *   emake failed\n"));
+  EXPECT_THAT(text, HasSubstr(">>> Failed to emerge app-misc/hello-1.0-r1, Log file:"));
+}
+
+TEST_F(FakeEmerge, ResolveFailSaysThereAreNoEbuilds) {
+  EXPECT_EQ(emerge(canonical_args(), {{"FAKE_EMERGE_RESOLVE_FAIL", "*"}}).exit_code, 1);
+  EXPECT_THAT(read_file(log()), HasSubstr("emerge: there are no ebuilds to satisfy \"" + kAtom + "\"."));
+}
+
+TEST_F(FakeEmerge, DaemonLeavesTheSessionAndIsStillKilledAtTheTimeout) {
+  const fs::path pids = m_dir / "pids";
+  auto r = emerge(canonical_args(), {{"FAKE_EMERGE_DAEMON", "*"}, {"FAKE_EMERGE_PIDFILE", pids.string()}},
+                  milliseconds(4000));
+  EXPECT_TRUE(r.timed_out);
+  std::vector<pid_t> started;
+  std::istringstream in(read_file(pids));
+  for (pid_t p; in >> p;) started.push_back(p);
+  ASSERT_EQ(started.size(), 3u) << read_file(pids);
+  for (pid_t p : started) EXPECT_TRUE(process_gone(p)) << p << " survived";
+}
+
 TEST_F(FakeEmerge, FailLeavesTheEmptyPlaceholder) {
   auto r = emerge(canonical_args(), {{"FAKE_EMERGE_FAIL", "dev-libs/other-1 app-misc/hello-1.0-r1"}});
   EXPECT_EQ(r.exit_code, 1);

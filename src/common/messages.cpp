@@ -162,6 +162,7 @@ json CompleteResponse::to_json() const {
   json j = {{"status", status}, {"accepted", accepted}};
   if (retry_upload) j["retry_upload"] = true;
   if (!reason.empty()) j["reason"] = reason;
+  if (retry_after_s > 0) j["retry_after_s"] = retry_after_s;
   return j;
 }
 Result<CompleteResponse> CompleteResponse::from_json(const json& j) {
@@ -171,6 +172,7 @@ Result<CompleteResponse> CompleteResponse::from_json(const json& j) {
   r.req("accepted", m.accepted);
   r.opt("retry_upload", m.retry_upload);
   r.opt("reason", m.reason);
+  r.opt("retry_after_s", m.retry_after_s);
   if (auto st = r.status(); !st) return st.error();
   return m;
 }

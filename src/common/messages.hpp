@@ -103,12 +103,16 @@ struct CompleteRequest {
   static Result<CompleteRequest> from_json(const nlohmann::json& j);
 };
 
-// orchestrator -> drone: answer to POST /api/v1/complete
+// orchestrator -> drone: answer to POST /api/v1/complete. A large binary's intake may outlast the
+// drone's HTTP timeout: then the answer is 202 with status "in_progress" (accepted false) and the
+// drone sends the same completion again after retry_after_s until it gets the final answer.
 struct CompleteResponse {
-  std::string status = "ok";
+  std::string status = "ok";  // "ok" | "in_progress"
   bool accepted = false;
   bool retry_upload = false;
   std::string reason;
+  int64_t retry_after_s = 0;  // with "in_progress" only
+  bool in_progress() const { return status == "in_progress"; }
   nlohmann::json to_json() const;
   static Result<CompleteResponse> from_json(const nlohmann::json& j);
 };

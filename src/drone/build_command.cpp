@@ -6,8 +6,11 @@ namespace swarm::drone {
 
 std::vector<std::string> emerge_argv(const std::vector<std::string>& emerge_command, const Atom& atom) {
   std::vector<std::string> argv = emerge_command.empty() ? std::vector<std::string>{"emerge"} : emerge_command;
-  argv.insert(argv.end(), {"--oneshot", "--buildpkg", "--usepkg", "--getbinpkg", "--usepkg-exclude=" + atom.cp(),
-                           "--with-bdeps=y", "=" + atom.cpv()});
+  // --ask=n overrides an --ask in EMERGE_DEFAULT_OPTS (parsed before the command line). The exclusion
+  // stays CATEGORY/PN: emerge refuses a ::repo in --usepkg-exclude, and the target's slot and repo
+  // are in the atom itself.
+  argv.insert(argv.end(), {"--ask=n", "--oneshot", "--buildpkg", "--usepkg", "--getbinpkg",
+                           "--usepkg-exclude=" + atom.cp(), "--with-bdeps=y", atom.to_string()});
   return argv;
 }
 

@@ -12,7 +12,8 @@
 
 namespace swarm::drone {
 
-/// {emerge..., --oneshot, --buildpkg, --usepkg, --getbinpkg, --usepkg-exclude=CAT/PN, --with-bdeps=y, =CAT/PF}.
+/// {emerge..., --ask=n, --oneshot, --buildpkg, --usepkg, --getbinpkg, --usepkg-exclude=CAT/PN, --with-bdeps=y,
+/// =CAT/PF[:SLOT][::REPO]}.
 std::vector<std::string> emerge_argv(const std::vector<std::string>& emerge_command, const Atom& atom);
 
 /// Failure classes sent in CompleteRequest::failure_class.
@@ -24,6 +25,7 @@ inline constexpr const char* kDisk = "disk";           // out of disk: the drone
 inline constexpr const char* kSync = "sync";           // the ebuild tree could not be synced: the drone's
 inline constexpr const char* kNoBinary = "no_binary";  // exit 0 but no binary in Packages: the drone's
 inline constexpr const char* kCrash = "crash";         // emerge died by a signal, or could not start
+inline constexpr const char* kDelivery = "delivery";   // built, but the orchestrator never took the binary in
 }  // namespace failure
 
 /// The failure class of a build that ran to its end (not cancelled), or nullopt when it exited 0

@@ -101,7 +101,7 @@ Result<QueueSubmitResponse> Store::submit(const QueueSubmit& submission) {
               "created_ms, updated_ms) VALUES(?,?,?,?, 'needed', ?,?,?,?,?,?,?)")
         .bind(1, out.run)
         .bind(2, a.cpv())
-        .bind(3, "=" + a.cpv())
+        .bind(3, a.to_string())  // with its :slot and ::repo: they reach the drone's emerge
         .bind(4, a.category + "/" + a.pn)
         .bind(5, specs[i]->priority)
         .bind(6, seq_base + static_cast<int64_t>(i) + 1)

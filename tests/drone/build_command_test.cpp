@@ -11,17 +11,23 @@ Atom atom(const std::string& text) { return *parse_atom(text); }
 
 TEST(BuildCommandTest, IsTheCanonicalCommand) {
   EXPECT_EQ(emerge_argv({"emerge"}, atom("=sys-libs/libseccomp-2.6.0-r3")),
-            (std::vector<std::string>{"emerge", "--oneshot", "--buildpkg", "--usepkg", "--getbinpkg",
+            (std::vector<std::string>{"emerge", "--ask=n", "--oneshot", "--buildpkg", "--usepkg", "--getbinpkg",
                                       "--usepkg-exclude=sys-libs/libseccomp", "--with-bdeps=y",
                                       "=sys-libs/libseccomp-2.6.0-r3"}));
 }
 
-TEST(BuildCommandTest, KeepsALeadingCommandAndDropsSlotAndRepo) {
+TEST(BuildCommandTest, KeepsALeadingCommandAndTheSlotAndRepo) {
   auto argv = emerge_argv({"/usr/bin/env", "X=1", "emerge"}, atom("=dev-lang/python-3.12.1:3.12::gentoo"));
   EXPECT_EQ(argv.front(), "/usr/bin/env");
   EXPECT_EQ(argv[2], "emerge");
-  EXPECT_EQ(argv.back(), "=dev-lang/python-3.12.1");
+  EXPECT_EQ(argv[3], "--ask=n");
+  EXPECT_EQ(argv.back(), "=dev-lang/python-3.12.1:3.12::gentoo");
+  // emerge refuses a ::repo in --usepkg-exclude (repository/config.py _find_bad_atoms): CATEGORY/PN only.
   EXPECT_EQ(argv[argv.size() - 3], "--usepkg-exclude=dev-lang/python");
+}
+
+TEST(BuildCommandTest, KeepsASubslot) {
+  EXPECT_EQ(emerge_argv({"emerge"}, atom("=app-misc/foo-1.0:2/2.1::overlay")).back(), "=app-misc/foo-1.0:2/2.1::overlay");
 }
 
 TEST(BuildCommandTest, DependsOnTheAtomAlone) {

@@ -16,6 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// How much of a failed build's log is searched for Portage's reason (it dumps the whole log at the end).
+constexpr size_t kFailureSearchBytes = 512 * 1024;
+
 void append_line(const fs::path& log_file, const std::string& line) {
   std::error_code ec;
   fs::create_directories(log_file.parent_path(), ec);
@@ -44,7 +47,8 @@ std::string Builder::local_revision() const {
 
 bool Builder::needs_sync(const std::string& wanted) const { return !wanted.empty() && wanted != local_revision(); }
 
-Status Builder::sync(const std::string& wanted, const fs::path& log_file, const std::atomic<bool>* cancel) {
+Status Builder::sync(const std::string& wanted, const fs::path& log_file, const std::atomic<bool>* cancel,
+                     const std::string& marker) {
   if (m_settings.sync_command.empty())
     return make_error(ErrorKind::invalid, "the lease needs repository revision " + wanted + " and no --sync-command is set");
   append_line(log_file, ">>> swarm-drone: syncing to repository revision " + wanted + ": " + join(m_settings.sync_command));
@@ -55,6 +59,7 @@ Status Builder::sync(const std::string& wanted, const fs::path& log_file, const 
   spec.kill_grace = m_settings.kill_grace;
   spec.env_set["PKGDIR"] = m_settings.pkgdir.string();
   spec.env_set["SWARM_REPO_REVISION"] = wanted;
+  spec.marker = marker;
   ProcessResult r = m_runner.run(spec, cancel);
   if (r.cancelled) return make_error(ErrorKind::conflict, "sync cancelled");
   if (!r.success()) return make_error(ErrorKind::io, "sync " + describe(r));
@@ -62,7 +67,7 @@ Status Builder::sync(const std::string& wanted, const fs::path& log_file, const 
 }
 
 BuildReport Builder::build(const Atom& atom, std::chrono::milliseconds timeout, const fs::path& log_file,
-                           const std::atomic<bool>* cancel, size_t log_tail_bytes) {
+                           const std::atomic<bool>* cancel, size_t log_tail_bytes, const BuildTracking& tracking) {
   BuildReport report;
   ProcessSpec spec;
   spec.argv = emerge_argv(m_settings.emerge_command, atom);
@@ -70,6 +75,8 @@ BuildReport Builder::build(const Atom& atom, std::chrono::milliseconds timeout, 
   spec.timeout = timeout;
   spec.kill_grace = m_settings.kill_grace;
   spec.env_set["PKGDIR"] = m_settings.pkgdir.string();
+  spec.marker = tracking.marker;
+  spec.on_start = tracking.on_start;
   append_line(log_file, ">>> swarm-drone: " + join(spec.argv));
   report.start_unix = m_clock.now_unix();
   ProcessResult r = m_runner.run(spec, cancel);
@@ -95,6 +102,8 @@ BuildReport Builder::build(const Atom& atom, std::chrono::milliseconds timeout, 
   }
   const std::string tail = tail_of_file(log_file, std::max<size_t>(log_tail_bytes, 4096));
   report.failure_class = classify_build(r, tail, found);
+  if (report.failure_class && r.started && !r.timed_out && r.exit_code != 0)
+    report.portage_failure = find_portage_failure(tail_of_file(log_file, kFailureSearchBytes));
   return report;
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "common/clock.hpp"
 #include "common/process_runner.hpp"
 #include "drone/local_binaries.hpp"
+#include "drone/portage_failure.hpp"
 
 namespace swarm::drone {
 
@@ -35,6 +37,13 @@ struct BuildReport {
   int64_t max_rss_mb = 0;
   int64_t start_unix = 0;
   std::string summary;  // one line for logs: "exit 0", "timed out after 30s", ...
+  std::optional<PortageFailure> portage_failure;  // Portage's own reason, when it failed and said why
+};
+
+/// How one build is marked and reported while it runs (journal.hpp records both).
+struct BuildTracking {
+  std::string marker;                                // "KEY=VALUE" in the build's environment
+  std::function<void(const ProcessStarted&)> on_start;  // before emerge runs
 };
 
 class Builder {
@@ -47,11 +56,12 @@ class Builder {
   /// True when `wanted` is set and differs from local_revision().
   bool needs_sync(const std::string& wanted) const;
   /// Runs the sync command (output appended to `log_file`) and records `wanted` on success.
-  Status sync(const std::string& wanted, const std::filesystem::path& log_file, const std::atomic<bool>* cancel);
+  Status sync(const std::string& wanted, const std::filesystem::path& log_file, const std::atomic<bool>* cancel,
+              const std::string& marker = {});
 
   /// Builds `atom` (output appended to `log_file`), killing the group at `timeout` or on cancel.
   BuildReport build(const Atom& atom, std::chrono::milliseconds timeout, const std::filesystem::path& log_file,
-                    const std::atomic<bool>* cancel, size_t log_tail_bytes);
+                    const std::atomic<bool>* cancel, size_t log_tail_bytes, const BuildTracking& tracking = {});
 
   /// Deletes the empty placeholders a failed build of `atom` left (files Packages does not list).
   int remove_placeholders(const Atom& atom) const;

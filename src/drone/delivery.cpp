@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
 
 #include "common/crypto.hpp"
@@ -32,7 +33,13 @@ CompleteRequest completion_for(const JournalEntry& e, size_t log_tail_bytes) {
   req.duration_s = e.duration_s;
   req.max_rss_mb = e.max_rss_mb;
   req.exit_code = e.exit_code;
-  req.log_tail = e.log_file.empty() ? std::string() : tail_of_file(e.log_file, log_tail_bytes);
+  if (!built && !e.failure_excerpt.empty()) {
+    // Portage's own reason, its last line the one-line summary the queue shows.
+    req.log_tail = e.failure_excerpt.size() > log_tail_bytes ? e.failure_excerpt.substr(e.failure_excerpt.size() - log_tail_bytes)
+                                                             : e.failure_excerpt;
+  } else {
+    req.log_tail = e.log_file.empty() ? std::string() : tail_of_file(e.log_file, log_tail_bytes);
+  }
   if (e.log_uploaded) req.log_path = staged_log_path(e.lease.lease_id);
   return req;
 }
@@ -128,44 +135,74 @@ StepEnd Delivery::upload_attempts(JournalEntry& entry, bool with_binary, int64_t
 
 CompleteOutcome Delivery::complete(const JournalEntry& entry) const {
   CompleteOutcome out;
+  const std::string& id = entry.lease.lease_id;
   const CompleteRequest request = completion_for(entry, static_cast<size_t>(m_config.log_tail_bytes));
-  Backoff backoff(seconds_ms(m_config.backoff_initial_s), seconds_ms(m_config.backoff_max_s));
+  Backoff backoff(seconds_ms(m_config.complete_backoff_initial_s), seconds_ms(m_config.complete_backoff_max_s));
   int refusals = 0;
+  int64_t failures = 0;  // transport errors and 5xx answers
+  std::optional<std::chrono::steady_clock::time_point> busy_since;
+  auto end_with = [&](StepEnd end) {
+    out.end = end;
+    return out;
+  };
   for (int64_t attempt = 1;; ++attempt) {
-    if (m_state.hard_stop()) {
-      out.end = StepEnd::stopped;
-      return out;
-    }
+    if (m_state.hard_stop()) return end_with(StepEnd::stopped);
     OrchestratorClient client(entry.orchestrator, m_state.ticket_for(entry.orchestrator),
                               seconds_ms(m_config.http_timeout_s), seconds_ms(m_config.work_poll_timeout_s));
     auto r = client.complete(request);
+    if (r && r->in_progress()) {
+      // The orchestrator is still taking a large binary in: ask again later; the lease is renewed meanwhile.
+      const auto now = m_clock.now_steady();
+      if (!busy_since) busy_since = now;
+      const auto busy = std::chrono::duration_cast<std::chrono::milliseconds>(now - *busy_since);
+      if (busy >= seconds_ms(m_config.complete_busy_timeout_s)) {
+        out.error = "the orchestrator was still taking the binary in after " + std::to_string(busy.count() / 1000) + " s";
+        upload_log()->error("lease {}: {}; giving up on this completion", id, out.error);
+        return end_with(StepEnd::exhausted);
+      }
+      failures = 0;
+      backoff.reset();
+      const auto delay = std::clamp(std::chrono::milliseconds(r->retry_after_s * 1000),
+                                    std::max(seconds_ms(m_config.complete_backoff_initial_s), std::chrono::milliseconds(100)),
+                                    std::chrono::milliseconds(300'000));
+      upload_log()->info("lease {}: the orchestrator is still taking the binary in; asking again in {} ms", id,
+                         delay.count());
+      if (!m_state.pause(delay)) return end_with(StepEnd::stopped);
+      continue;
+    }
     if (r) {
-      out.end = StepEnd::done;
       out.answer = *r;
-      return out;
+      return end_with(StepEnd::done);
     }
     out.error = r.error().message;
     if (r.error().kind == ErrorKind::conflict) {
-      upload_log()->warn("lease {}: completion refused, the lease is not ours: {}", entry.lease.lease_id, out.error);
-      out.end = StepEnd::lease_lost;
-      return out;
+      upload_log()->warn("lease {}: completion refused, the lease is not ours: {}", id, out.error);
+      return end_with(StepEnd::lease_lost);
     }
     // A stale ticket heals with the next heartbeat; a request the orchestrator cannot take does not.
     const bool refusal = r.error().kind == ErrorKind::unauthorized || r.error().kind == ErrorKind::invalid ||
                          r.error().kind == ErrorKind::not_found;
-    if ((refusal && ++refusals >= 5) || (m_config.complete_attempts > 0 && attempt >= m_config.complete_attempts)) {
-      upload_log()->error("lease {}: giving up on the completion for now after {} attempts: {}", entry.lease.lease_id,
-                      attempt, out.error);
-      out.end = StepEnd::gave_up;
-      return out;
+    if (refusal && ++refusals >= 5) {
+      upload_log()->error("lease {}: giving up on the completion for now after {} attempts: {}", id, attempt, out.error);
+      return end_with(StepEnd::gave_up);
+    }
+    if (!refusal) {
+      ++failures;
+      if (m_config.complete_attempts > 0 && failures >= m_config.complete_attempts) {
+        upload_log()->error("lease {}: the completion failed {} times: {}", id, failures, out.error);
+        return end_with(StepEnd::exhausted);
+      }
+    }
+    if (m_state.draining()) {
+      // A drain must not wait on retries: the journal sends the completion again at the next start.
+      upload_log()->warn("lease {}: completion failed while draining ({}); it is sent again at the next start", id,
+                         out.error);
+      return end_with(StepEnd::gave_up);
     }
     auto delay = backoff.next();
-    upload_log()->warn("lease {}: completion attempt {} failed: {}; retrying in {} ms", entry.lease.lease_id, attempt,
-                   out.error, delay.count());
-    if (!m_state.pause(delay)) {
-      out.end = StepEnd::stopped;
-      return out;
-    }
+    upload_log()->warn("lease {}: completion attempt {} failed: {}; retrying in {} ms", id, attempt, out.error,
+                       delay.count());
+    if (!m_state.pause(delay, true) && m_state.hard_stop()) return end_with(StepEnd::stopped);
   }
 }
 

@@ -20,7 +20,8 @@ enum class StepEnd {
   done,
   lease_lost,  // the orchestrator says the lease is not ours (409): stop, do not upload
   stopped,     // hard stop requested
-  gave_up,     // out of attempts, or a refusal retrying cannot fix
+  gave_up,     // a refusal retrying cannot fix, or a drain: try again later (the journal keeps it)
+  exhausted,   // the orchestrator kept failing (5xx, transport errors, busy too long): report a failure
 };
 
 struct CompleteOutcome {
@@ -46,7 +47,9 @@ class Delivery {
   /// is set however the upload ends; it stays empty when the file cannot be read.
   StepEnd upload(JournalEntry& entry, bool with_binary, int64_t max_attempts) const;
 
-  /// Sends the completion, retrying transport errors and 5xx answers with backoff.
+  /// Sends the completion, retrying transport errors and 5xx answers with backoff up to
+  /// --complete-attempts times, and re-sending it after retry_after_s while the orchestrator answers
+  /// "in_progress", up to --complete-busy-timeout. While draining, a failed attempt ends it (gave_up).
   CompleteOutcome complete(const JournalEntry& entry) const;
 
   /// Removes the outbox copy of the lease's log.

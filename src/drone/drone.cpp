@@ -9,6 +9,7 @@
 #include "drone/backoff.hpp"
 #include "drone/disk_hygiene.hpp"
 #include "drone/durable_file.hpp"
+#include "drone/leftover_build.hpp"
 #include "drone/local_fingerprint.hpp"
 #include "drone/loggers.hpp"
 #include "drone/orchestrator_client.hpp"
@@ -168,6 +169,13 @@ bool Drone::prepare() {
   if (auto st = m_journal.open(); !st) {
     drone_log()->error("{}", st.error().message);
     return false;
+  }
+  // One build per PKGDIR: a predecessor killed mid-build may have left its emerge running.
+  for (const auto& e : m_journal.load_all()) {
+    if (e.stage != JournalStage::leased) continue;
+    if (int killed = stop_leftover_build(e); killed > 0)
+      drone_log()->warn("lease {}: killed {} processes left by the interrupted build of {}", e.lease.lease_id, killed,
+                        e.lease.atom);
   }
   std::error_code ec;
   fs::create_directories(m_config.work_dir / "logs", ec);

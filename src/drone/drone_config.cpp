@@ -53,7 +53,12 @@ void add_drone_options(CLI::App& app, DroneConfig& c) {
   app.add_option("--staging-stall-timeout", c.staging_stall_timeout_s, "rsync --timeout: seconds without progress");
   app.add_option("--upload-timeout", c.upload_timeout_s, "Seconds one whole upload may take");
   app.add_option("--upload-attempts", c.upload_attempts, "Upload attempts before giving up (0: no limit)");
-  app.add_option("--complete-attempts", c.complete_attempts, "Completion attempts before giving up (0: no limit)");
+  app.add_option("--complete-attempts", c.complete_attempts,
+                 "Completion attempts failing with 5xx or transport errors before the build is reported failed (0: no limit)");
+  app.add_option("--complete-backoff-initial", c.complete_backoff_initial_s, "First completion retry delay, seconds");
+  app.add_option("--complete-backoff-max", c.complete_backoff_max_s, "Longest completion retry delay, seconds");
+  app.add_option("--complete-busy-timeout", c.complete_busy_timeout_s,
+                 "Seconds to keep re-sending a completion the orchestrator answers in_progress");
   app.add_option("--sync-timeout", c.sync_timeout_s, "Seconds the sync command may take");
   app.add_option("--kill-grace", c.kill_grace_s, "Seconds between SIGTERM and SIGKILL of a build");
   app.add_option("--backoff-initial", c.backoff_initial_s, "First retry delay, seconds");
@@ -166,6 +171,9 @@ std::vector<std::string> check_drone_config(const DroneConfig& c) {
   need(c.backoff_initial_s > 0 && c.backoff_max_s >= c.backoff_initial_s,
        "--backoff-initial must be positive and at most --backoff-max");
   need(c.log_tail_bytes >= 0, "--log-tail-bytes must not be negative");
+  need(c.complete_backoff_initial_s > 0 && c.complete_backoff_max_s >= c.complete_backoff_initial_s,
+       "--complete-backoff-initial must be positive and at most --complete-backoff-max");
+  need(c.complete_busy_timeout_s > 0, "--complete-busy-timeout must be positive");
   return problems;
 }
 

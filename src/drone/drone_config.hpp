@@ -47,7 +47,10 @@ struct DroneConfig {
   double staging_stall_timeout_s = 60;  // rsync --timeout: no data for this long ends the attempt
   double upload_timeout_s = 3600;       // the whole rsync run
   int64_t upload_attempts = 0;          // 0: retry until it works (or the lease is lost)
-  int64_t complete_attempts = 0;        // 0: retry until answered
+  int64_t complete_attempts = 8;        // transport errors and 5xx before the build is reported failed; 0: no limit
+  double complete_backoff_initial_s = 5;  // completion retries: 5, 10, ... 160 s: 8 tries take about 8-10 min
+  double complete_backoff_max_s = 160;
+  double complete_busy_timeout_s = 3600;  // how long "in_progress" answers are followed
   double sync_timeout_s = 1800;
   double kill_grace_s = 10;
   double backoff_initial_s = 1;

@@ -29,6 +29,11 @@ json JournalEntry::to_json() const {
             {"sha256", sha256},             {"size", size},                 {"duration_s", duration_s},
             {"max_rss_mb", max_rss_mb},     {"exit_code", exit_code},       {"failure_class", failure_class},
             {"log_uploaded", log_uploaded}, {"upload_rounds", upload_rounds}};
+  if (!failure_excerpt.empty()) j["failure_excerpt"] = failure_excerpt;
+  if (build_pid > 0) {
+    j["build_pid"] = build_pid;
+    j["build_start_ticks"] = build_start_ticks;
+  }
   if (answer) j["answer"] = answer->to_json();
   return j;
 }
@@ -52,6 +57,10 @@ Result<JournalEntry> JournalEntry::from_json(const json& j) {
   r.opt("failure_class", e.failure_class);
   r.opt("log_uploaded", e.log_uploaded);
   r.opt("upload_rounds", e.upload_rounds);
+  r.opt("failure_excerpt", e.failure_excerpt);
+  r.opt("build_pid", e.build_pid);
+  int64_t start_ticks = 0;
+  r.opt("build_start_ticks", start_ticks);
   r.opt("answer", answer_json);
   if (auto st = r.status(); !st) return st.error();
   if (!lease_json.is_object()) return make_error(ErrorKind::invalid, "journal entry: missing lease");
@@ -61,6 +70,7 @@ Result<JournalEntry> JournalEntry::from_json(const json& j) {
   auto parsed_stage = parse_stage(stage);
   if (!parsed_stage) return parsed_stage.error();
   e.stage = *parsed_stage;
+  e.build_start_ticks = start_ticks > 0 ? static_cast<uint64_t>(start_ticks) : 0;
   if (answer_json.is_object()) {
     auto answer = CompleteResponse::from_json(answer_json);
     if (!answer) return answer.error();
@@ -131,6 +141,14 @@ Status Journal::remove(const std::string& lease_id) {
   std::error_code ec;
   fs::remove(path_for(lease_id), ec);
   if (ec) return make_error(ErrorKind::io, "cannot remove " + path_for(lease_id).string() + ": " + ec.message());
+  return fsync_directory(m_dir);
+}
+
+Status Journal::keep(const std::string& lease_id) {
+  if (!valid_lease_id(lease_id)) return make_error(ErrorKind::invalid, "unsafe lease id '" + lease_id + "'");
+  std::error_code ec;
+  fs::rename(path_for(lease_id), m_dir / (lease_id + ".kept"), ec);
+  if (ec) return make_error(ErrorKind::io, "cannot set aside " + path_for(lease_id).string() + ": " + ec.message());
   return fsync_directory(m_dir);
 }
 

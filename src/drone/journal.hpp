@@ -38,6 +38,9 @@ struct JournalEntry {
   int64_t max_rss_mb = 0;
   int64_t exit_code = 0;
   std::string failure_class;  // set when stage is failed (or later, for a failure)
+  std::string failure_excerpt;  // Portage's reason (portage_failure.hpp), sent as the log tail; may be empty
+  int64_t build_pid = 0;         // emerge's pid (= its process group), recorded before it runs
+  uint64_t build_start_ticks = 0;  // its /proc start time, so a later process with the same pid is left alone
   bool log_uploaded = false;
   int64_t upload_rounds = 0;  // uploads done, retry_upload answers included
   std::optional<CompleteResponse> answer;
@@ -65,6 +68,8 @@ class Journal {
   std::vector<JournalEntry> load_all(std::vector<std::string>* problems = nullptr) const;
   /// Forgets a lease (durably); fine when it is not there.
   Status remove(const std::string& lease_id);
+  /// Sets the record aside as <lease_id>.kept (never resumed): it says where a binary nobody took stays.
+  Status keep(const std::string& lease_id);
 
   /// <dir>/<lease_id>.json
   std::filesystem::path path_for(const std::string& lease_id) const;

@@ -4,6 +4,7 @@
 
 #include "common/atom.hpp"
 #include "drone/build_command.hpp"
+#include "drone/leftover_build.hpp"
 #include "drone/loggers.hpp"
 #include "drone/orchestrator_client.hpp"
 
@@ -115,7 +116,10 @@ LeaseEnd LeaseRunner::run_new(const WorkLease& lease, const std::string& orchest
 LeaseEnd LeaseRunner::resume(JournalEntry entry) {
   drone_log()->info("lease {}: resuming {} at stage {}", entry.lease.lease_id, entry.lease.atom, to_string(entry.stage));
   if (entry.stage == JournalStage::leased) {
-    // The build was cut off; its binary, if any, cannot be trusted to be complete.
+    // The build was cut off; its binary, if any, cannot be trusted to be complete. What is left of it
+    // must not write into PKGDIR beside the next build.
+    if (int killed = stop_leftover_build(entry); killed > 0)
+      drone_log()->warn("lease {}: killed {} processes left by the interrupted build", entry.lease.lease_id, killed);
     release(entry, "build interrupted by a restart");
     if (auto atom = parse_atom(entry.lease.atom); atom) m_builder.remove_placeholders(*atom);
     note_in_log(entry.log_file, "build interrupted by a drone restart; lease released");
@@ -148,7 +152,7 @@ std::optional<LeaseEnd> LeaseRunner::build_step(JournalEntry& entry) {
   }
   m_state.set_activity(Activity::building);
   if (m_builder.needs_sync(entry.lease.repo_revision)) {
-    Status st = m_builder.sync(entry.lease.repo_revision, entry.log_file, m_state.cancel_flag());
+    Status st = m_builder.sync(entry.lease.repo_revision, entry.log_file, m_state.cancel_flag(), build_marker(id));
     if (!st && m_state.lease_revoked()) return finish(entry, LeaseEnd::lost, "lease revoked during the sync");
     if (!st && m_state.hard_stop()) {
       release(entry, "drone stopping");
@@ -163,8 +167,15 @@ std::optional<LeaseEnd> LeaseRunner::build_step(JournalEntry& entry) {
   const auto timeout = entry.lease.timeout_s > 0 ? std::chrono::seconds(entry.lease.timeout_s) : std::chrono::hours(24);
   drone_log()->info("lease {}: building {} (attempt {}, timeout {} s)", id, entry.lease.atom, entry.lease.attempt,
                  timeout.count());
+  BuildTracking tracking;
+  tracking.marker = build_marker(id);
+  tracking.on_start = [&](const ProcessStarted& started) {
+    entry.build_pid = started.pid;
+    entry.build_start_ticks = started.start_ticks;
+    save(entry);
+  };
   BuildReport report = m_builder.build(*atom, timeout, entry.log_file, m_state.cancel_flag(),
-                                       static_cast<size_t>(m_config.log_tail_bytes));
+                                       static_cast<size_t>(m_config.log_tail_bytes), tracking);
   if (report.cancelled) {
     m_builder.remove_placeholders(*atom);
     if (m_state.lease_revoked()) return finish(entry, LeaseEnd::lost, "lease revoked, build killed");
@@ -186,6 +197,10 @@ std::optional<LeaseEnd> LeaseRunner::build_step(JournalEntry& entry) {
     return std::nullopt;
   }
   m_builder.remove_placeholders(*atom);
+  if (report.portage_failure) {
+    entry.failure_excerpt = report.portage_failure->excerpt;
+    return fail(report.failure_class->c_str(), report.summary + ": " + report.portage_failure->summary);
+  }
   return fail(report.failure_class->c_str(), report.summary);
 }
 
@@ -234,7 +249,19 @@ LeaseEnd LeaseRunner::drive(JournalEntry& entry) {
         CompleteOutcome out = m_delivery.complete(entry);
         if (out.end == StepEnd::lease_lost) return finish(entry, LeaseEnd::lost, "completion refused: " + out.error + keep_note());
         if (out.end == StepEnd::stopped) return finish(entry, LeaseEnd::stopped, "stopped before the completion was answered");
-        if (out.end == StepEnd::gave_up) return finish(entry, LeaseEnd::deferred, "completion not answered: " + out.error);
+        if (out.end == StepEnd::exhausted && entry.failure_class.empty() && !entry.binary.empty()) {
+          // The orchestrator keeps failing to take the binary in: say so as a failure that is not the
+          // package's, so the request is built again, and keep the binary here.
+          const std::string why = "binary " + entry.binary + " built but not taken in: " + out.error;
+          note_in_log(entry.log_file, why);
+          entry.failure_class = failure::kDelivery;
+          entry.failure_excerpt = why + "\n";
+          save(entry);
+          drone_log()->warn("lease {}: {} failed ({}): {}", id, entry.lease.atom, failure::kDelivery, why);
+          break;
+        }
+        if (out.end == StepEnd::gave_up || out.end == StepEnd::exhausted)
+          return finish(entry, LeaseEnd::deferred, "completion not answered: " + out.error);
         entry.answer = out.answer;
         entry.stage = JournalStage::answered;
         save(entry);
@@ -242,7 +269,13 @@ LeaseEnd LeaseRunner::drive(JournalEntry& entry) {
       }
       case JournalStage::answered: {
         const CompleteResponse answer = entry.answer.value_or(CompleteResponse{});
-        if (entry.binary.empty() || !entry.failure_class.empty())
+        const bool delivery = entry.failure_class == failure::kDelivery;
+        // A delivery failure answered "accepted" means an earlier completion did get through.
+        if (delivery && !entry.binary.empty() && !answer.accepted && answer.reason != "superseded") {
+          if (auto st = m_journal.keep(id); !st) drone_log()->warn("lease {}: {}", id, st.error().message);
+          return finish(entry, LeaseEnd::finished, "failure (delivery) reported" + keep_note());
+        }
+        if (entry.binary.empty() || (!entry.failure_class.empty() && !delivery))
           return finish(entry, LeaseEnd::finished, "failure (" + entry.failure_class + ") reported");
         if (answer.accepted || answer.reason == "superseded") {
           std::string note = answer.accepted ? "accepted" : "superseded";

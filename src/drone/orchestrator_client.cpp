@@ -63,11 +63,14 @@ Result<CompleteResponse> OrchestratorClient::complete(const CompleteRequest& req
   auto client = make_client(m_base_url, m_ticket, m_call_timeout);
   auto r = client.post_json("/api/v1/complete", request.to_json());
   if (!r) return r.error();
-  if (r->status != 200) return http_failure("complete", r->status, r->error_message());
+  // 202: the orchestrator is still taking the binary in (status "in_progress", retry_after_s).
+  if (r->status != 200 && r->status != 202) return http_failure("complete", r->status, r->error_message());
   auto j = r->json();
   if (!j) return make_error(ErrorKind::protocol, "complete: " + j.error().message);
   auto answer = CompleteResponse::from_json(*j);
   if (!answer) return make_error(ErrorKind::protocol, "complete: " + answer.error().message);
+  if (r->status == 202 && !answer->in_progress())
+    return make_error(ErrorKind::protocol, "complete: HTTP 202 with status '" + answer->status + "'");
   return std::move(*answer);
 }
 

@@ -21,7 +21,8 @@ class OrchestratorClient {
   Status renew(const std::string& lease_id, int64_t fence) const;
   /// POST /api/v1/leases/{id}/release; conflict when the lease is no longer ours (409).
   Status release(const std::string& lease_id, int64_t fence) const;
-  /// POST /api/v1/complete; conflict on 409, unauthorized on 401/403, protocol on other answers, io on transport.
+  /// POST /api/v1/complete: the answer (200, or 202 "in_progress"); conflict on 409, unauthorized on
+  /// 401/403, protocol on 5xx and other answers, io on transport.
   Result<CompleteResponse> complete(const CompleteRequest& request) const;
 
   const std::string& base_url() const { return m_base_url; }

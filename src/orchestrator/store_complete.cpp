@@ -118,6 +118,16 @@ CompleteResponse Store::record_failure(const LeaseRecord& lease, const CompleteR
     return answer;
   }
   db.cached("UPDATE leases SET state = 'completed' WHERE id = ?").bind(1, lease.lease_id).run();
+  if (cls == "delivery") {
+    // Built, but this orchestrator kept failing to take the binary in: nobody's fault to count.
+    insert_build(db, lease, req, now, "none");
+    tx.event("failed", lease.request_id, lease.atom, lease.drone, cls);
+    set_request_state(tx, lease.request_id, "needed", "the binary could not be delivered (delivery)", lease.drone);
+    answer.reason = "failure recorded";
+    store_answer(db, lease.lease_id, answer);
+    tx.commit();
+    return answer;
+  }
   bool drone_fault = charged_to_drone(cls);
   insert_build(db, lease, req, now, drone_fault ? "drone" : "package");
   tx.event("failed", lease.request_id, lease.atom, lease.drone, cls + ", exit " + std::to_string(req.exit_code));

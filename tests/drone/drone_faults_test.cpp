@@ -96,6 +96,7 @@ TEST_F(DroneFaultTest, ConflictOnRenewKillsTheBuildAndNothingIsUploaded) {
 }
 
 TEST_F(DroneFaultTest, RestartAfterUploadSendsTheCompletionFromTheJournal) {
+  m_config.complete_attempts = 0;  // retried until the stop
   m_orch->set_complete_unavailable(true);
   m_orch->add_lease(lease("J1", "=dev-libs/foo-1.0"));
   start_drone();

@@ -175,18 +175,26 @@ TEST_F(DroneFlowTest, CrashAndOomAreClassified) {
 }
 
 TEST_F(DroneFlowTest, CommandLineIsIdenticalOnEveryAttempt) {
+  // EMERGE_DEFAULT_OPTS="--ask" on the drone: --ask=n keeps emerge from waiting for an answer.
   control("FAKE_EMERGE_FAIL=dev-libs/foo-1.0\n");
+  m_config.emerge_command.insert(std::string("/usr/bin/env ").size(), "EMERGE_DEFAULT_OPTS=--ask ");
   for (int attempt = 1; attempt <= 3; ++attempt)
-    m_orch->add_lease(lease("A" + std::to_string(attempt), "=dev-libs/foo-1.0", attempt, 60, attempt));
+    m_orch->add_lease(lease("A" + std::to_string(attempt), "=dev-libs/foo-1.0:2::overlay", attempt, 60, attempt));
   start_drone();
   ASSERT_TRUE(wait_for([&] { return answered(3); }, 30s));
   auto lines = argv_log();
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], lines[1]);
   EXPECT_EQ(lines[1], lines[2]);
-  EXPECT_EQ(lines[0],
-            "--oneshot --buildpkg --usepkg --getbinpkg --usepkg-exclude=dev-libs/foo --with-bdeps=y =dev-libs/foo-1.0");
-  for (const auto& c : m_orch->completions()) EXPECT_EQ(c.failure_class.value_or(""), "build");
+  EXPECT_EQ(lines[0], "--ask=n --oneshot --buildpkg --usepkg --getbinpkg --usepkg-exclude=dev-libs/foo --with-bdeps=y "
+                      "=dev-libs/foo-1.0:2::overlay");
+  for (const auto& c : m_orch->completions()) {
+    EXPECT_EQ(c.failure_class.value_or(""), "build");
+    // Portage's own reason is the last line (what the queue shows), the build output before it kept.
+    const std::string last = c.log_tail.substr(c.log_tail.rfind('\n', c.log_tail.size() - 2) + 1);
+    EXPECT_EQ(last, "ERROR: dev-libs/foo-1.0::overlay failed (compile phase): emake failed\n") << c.log_tail;
+    EXPECT_NE(c.log_tail.find("make: *** [Makefile:42: all] Error 1"), std::string::npos) << c.log_tail;
+  }
   // Each attempt has its own log.
   for (int attempt = 1; attempt <= 3; ++attempt)
     EXPECT_TRUE(fs::exists(m_config.work_dir / "logs/dev-libs_foo-1.0" / (std::to_string(attempt) + ".log")));

@@ -76,6 +76,8 @@ class DroneHarness : public ::testing::Test {
     m_config.kill_grace_s = 1;
     m_config.backoff_initial_s = 0.05;
     m_config.backoff_max_s = 0.5;
+    m_config.complete_backoff_initial_s = 0.05;
+    m_config.complete_backoff_max_s = 0.5;
     m_config.log_level = "debug";
   }
 

@@ -160,10 +160,16 @@ class FakeOrchestrator {
     std::lock_guard lock(m_mutex);
     m_retry_uploads = n;
   }
-  /// Answer 503 to completions while set.
-  void set_complete_unavailable(bool on) {
+  /// Answer 503 to completions while set (only to those of built binaries with `built_only`).
+  void set_complete_unavailable(bool on, bool built_only = false) {
     std::lock_guard lock(m_mutex);
     m_complete_unavailable = on;
+    m_unavailable_built_only = built_only;
+  }
+  /// Answer 202 in_progress (retry_after_s 1) to the next `n` completions of built binaries.
+  void answer_in_progress(int n) {
+    std::lock_guard lock(m_mutex);
+    m_in_progress = n;
   }
   /// Refuse (accepted false, no retry) completions with this reason while set.
   void set_refusal(const std::string& reason) {
@@ -226,7 +232,15 @@ class FakeOrchestrator {
     {
       std::lock_guard lock(m_mutex);
       ++m_complete_attempts;
-      if (m_complete_unavailable) return HttpResponse::error(503, "unavailable", "try later");
+      if (m_complete_unavailable && (!m_unavailable_built_only || c->result == "built"))
+        return HttpResponse::error(503, "unavailable", "try later");
+      if (m_in_progress > 0 && c->result == "built") {
+        --m_in_progress;
+        CompleteResponse busy;
+        busy.status = "in_progress";
+        busy.retry_after_s = 1;
+        return HttpResponse::json(busy.to_json(), 202);
+      }
       hook = m_hook;
     }
     if (hook && c->result == "built") hook(*c);
@@ -252,7 +266,7 @@ class FakeOrchestrator {
         answer.accepted = true;
       }
     } else {
-      answer.accepted = true;
+      answer.reason = "failure recorded";  // as the real orchestrator answers a failure
     }
     m_answers.push_back(answer);
     return HttpResponse::json(answer.to_json());
@@ -273,6 +287,8 @@ class FakeOrchestrator {
   int m_retry_uploads = 0;
   int m_complete_attempts = 0;
   bool m_complete_unavailable = false;
+  bool m_unavailable_built_only = false;
+  int m_in_progress = 0;
   std::string m_refusal;
 };
 

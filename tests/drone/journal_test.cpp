@@ -36,6 +36,9 @@ TEST(JournalTest, RoundTripsEveryField) {
   e.exit_code = 0;
   e.log_uploaded = true;
   e.upload_rounds = 2;
+  e.failure_excerpt = "make: *** Error 1\nERROR: dev-libs/foo-1.0::gentoo failed (compile phase): emake failed\n";
+  e.build_pid = 4242;
+  e.build_start_ticks = 987654321;
   e.answer = CompleteResponse{"ok", false, true, "sha256 mismatch"};
   ASSERT_TRUE(j.save(e).ok());
   auto back = j.load("L1");
@@ -45,6 +48,19 @@ TEST(JournalTest, RoundTripsEveryField) {
   ASSERT_TRUE(back->answer.has_value());
   EXPECT_TRUE(back->answer->retry_upload);
   EXPECT_EQ(back->lease.upload.port, 2222);
+  EXPECT_EQ(back->build_pid, 4242);
+  EXPECT_EQ(back->build_start_ticks, 987654321u);
+  EXPECT_EQ(back->failure_excerpt, e.failure_excerpt);
+}
+
+TEST(JournalTest, KeepSetsTheRecordAsideWhereNoResumeFindsIt) {
+  test::TempDir dir;
+  Journal j(dir / "journal");
+  ASSERT_TRUE(j.open().ok());
+  ASSERT_TRUE(j.save(sample("K1")).ok());
+  ASSERT_TRUE(j.keep("K1").ok());
+  EXPECT_TRUE(fs::exists(dir / "journal" / "K1.kept"));
+  EXPECT_TRUE(j.load_all().empty());
 }
 
 TEST(JournalTest, EachSaveReplacesTheRecordAndLeavesNoTempFile) {

@@ -131,5 +131,36 @@ TEST(SafeBinaryPathTest, ExactlyThreeSafeParts) {
   EXPECT_FALSE(safe_binary_path("a/b/c d"));
 }
 
+// A real Portage index (the binhost's entries, a full header) where this drone's own build is
+// numbered after the binhost's instances: BUILD_ID 3 of a CPV the binhost has at 1 and 2.
+TEST_F(LocalBinariesTest, CopesWithARealPortageIndexAndAHigherBuildId) {
+  const auto real = test::read_file(test::shared_dir() / "fixtures/emerge/binhost-Packages-01-amd64-17.1-systemd-clang-2023.txt");
+  ASSERT_FALSE(real.empty());
+  auto index = parse_packages(real);
+  ASSERT_TRUE(index.ok()) << index.error().message;
+  const int64_t start = m_clock.now_unix();
+  ASSERT_EQ(emerge("app-misc/foo-1.0"), 0);
+  auto mine = parse_packages(test::read_file(pkgdir() / "Packages"));
+  ASSERT_TRUE(mine.ok());
+  PackagesEntry own = mine->packages.at(0);
+  // Re-index as Portage would have numbered it, inside the real index with its header.
+  fs::rename(pkgdir() / own["PATH"], pkgdir() / "app-misc/foo/foo-1.0-3.gpkg.tar");
+  own["PATH"] = "app-misc/foo/foo-1.0-3.gpkg.tar";
+  own["BUILD_ID"] = "3";
+  PackagesEntry old_instance = own;
+  old_instance["BUILD_ID"] = "2";
+  old_instance["BUILD_TIME"] = std::to_string(start - 86400);
+  old_instance["PATH"] = "app-misc/foo/foo-1.0-2.gpkg.tar";  // listed, gone: from before the start
+  index->packages.push_back(old_instance);
+  index->packages.push_back(own);
+  test::write_file(pkgdir() / "Packages", format_packages(*index));
+  auto bin = find_built_binary(pkgdir(), atom("=app-misc/foo-1.0::overlay"), start);
+  ASSERT_TRUE(bin.ok()) << bin.error().message;
+  EXPECT_EQ(bin->rel_path, "app-misc/foo/foo-1.0-3.gpkg.tar");
+  EXPECT_EQ(bin->build_id, 3);
+  // Entries of other packages (xpak PATHs, the binhost's) are never taken for ours.
+  EXPECT_FALSE(find_built_binary(pkgdir(), atom("=acct-group/adm-0-r2"), start).ok());
+}
+
 }  // namespace
 }  // namespace swarm::drone

@@ -75,8 +75,9 @@ namespace gpkg_detail {
 /// An invalid-kind Error whose message starts with "gpkg: ".
 Error invalid(std::string message);
 
-/// The metadata values together stay below 1 MiB, so hostile input cannot exhaust memory.
-inline constexpr std::size_t kMaxMetadataBytes = (1 << 20) - 1;
+/// The metadata values together (binary members such as environment.bz2 included) stay below 16 MiB,
+/// so hostile input cannot exhaust memory.
+inline constexpr std::size_t kMaxMetadataBytes = (16 << 20) - 1;
 
 /// One `metadata/<key>` file of a metadata archive; `value` is raw (trailing newline kept).
 struct MetadataFile {

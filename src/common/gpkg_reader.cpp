@@ -18,7 +18,7 @@ namespace swarm {
 namespace {
 
 constexpr int kMaxMembers = 15;
-constexpr int64_t kMaxMetadataArchiveBytes = 4 << 20;
+constexpr int64_t kMaxMetadataArchiveBytes = 16 << 20;
 constexpr int64_t kMaxManifestBytes = 1 << 20;
 constexpr std::size_t kReadBlock = 64 * 1024;
 

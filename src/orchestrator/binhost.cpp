@@ -16,6 +16,7 @@
 #include "common/crypto.hpp"
 #include "common/logging.hpp"
 #include "common/packages_index.hpp"
+#include "common/text.hpp"
 #include "orchestrator/intake.hpp"
 
 namespace swarm::orch {
@@ -34,6 +35,24 @@ constexpr const char* kCopiedKeys[] = {"BUILD_TIME", "EAPI",     "USE",      "IU
                                        "PROVIDES",   "REQUIRES", "RESTRICT", "PROPERTIES"};
 
 std::shared_ptr<spdlog::logger> logger() { return component_logger("binhost"); }
+
+// Printable UTF-8 on one line: what a `Packages` value may hold.
+bool index_text(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c < 0x20 && c != '\t') return false;
+      ++i;
+      continue;
+    }
+    int n = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (n < 0 || c == 0xC0 || c == 0xC1 || c > 0xF4 || i + n >= s.size()) return false;
+    for (int k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n + 1;
+  }
+  return true;
+}
 
 int month_index(const char* mon) {
   for (int i = 0; i < 12; ++i)
@@ -303,6 +322,27 @@ Result<Binhost::Digests> Binhost::digests_for(const std::string& path, int64_t s
   d.sha1 = to_hex(std::string_view(reinterpret_cast<const char*>(out), len));
   m_digests[path] = d;
   return d;
+}
+
+nlohmann::json index_metadata(const std::map<std::string, std::string>& metadata) {
+  nlohmann::json out = nlohmann::json::object();
+  auto keep = [&](const std::string& key) {
+    auto it = metadata.find(key);
+    if (it == metadata.end()) return;
+    std::string_view v = it->second;
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+    if (v.find('\n') != std::string_view::npos) {
+      // Portage writes dependency strings over several lines in ebuilds, one line in the index.
+      std::string joined;
+      for (std::string_view w : split_words(v)) joined += (joined.empty() ? "" : " ") + std::string(w);
+      if (index_text(joined)) out[key] = joined;
+      return;
+    }
+    if (index_text(v)) out[key] = std::string(v);
+  };
+  for (const char* key : kCopiedKeys) keep(key);
+  for (const char* key : {"CATEGORY", "PF", "SLOT", "repository", "BUILD_ID", "DESCRIPTION"}) keep(key);
+  return out;
 }
 
 Status Binhost::publish(bool force) {

@@ -30,6 +30,11 @@ std::string format_http_date(int64_t unix_s);
 /// Parses an HTTP date (IMF-fixdate, RFC 850 or asctime form); nullopt when it is none of them.
 std::optional<int64_t> parse_http_date(std::string_view text);
 
+/// The text fields the index needs from a package's metadata (kept in the database), and only those:
+/// binary members such as `environment.bz2` and any value that is not valid UTF-8 text stay in the
+/// package and never reach JSON.
+nlohmann::json index_metadata(const std::map<std::string, std::string>& metadata);
+
 class Binhost {
  public:
   /// Portage sends If-Modified-Since as its cached TIMESTAMP plus this tolerance.

@@ -15,6 +15,7 @@
 #include "common/crypto.hpp"
 #include "common/logging.hpp"
 #include "common/text.hpp"
+#include "orchestrator/binhost.hpp"
 
 namespace swarm::orch {
 
@@ -305,7 +306,6 @@ Result<std::pair<BinaryRecord, fs::path>> Intake::prepare(const StagedBinary& st
   if (info->basename != base || info->build_id() != build_id || info->category() != atom.category ||
       info->pf() != atom.pf())
     return make_error(ErrorKind::internal, "rewritten package has the wrong name or BUILD_ID: " + info->basename);
-  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return errno_error("seek " + out.string(), errno);
   if (m_signer != nullptr) {
     for (const auto& m : info->members) {
       bool needs_sig = m != "gpkg-1" && m != "Manifest" && !m.ends_with(".sig");
@@ -313,6 +313,7 @@ Result<std::pair<BinaryRecord, fs::path>> Intake::prepare(const StagedBinary& st
         return make_error(ErrorKind::internal, "signed package lacks " + m + ".sig");
     }
   }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return errno_error("seek " + out.string(), errno);
   Sha256 hash;
   auto hashed = copy_fd(fd.get(), -1, INT64_MAX, &hash);
   if (!hashed) return hashed.error();
@@ -326,7 +327,7 @@ Result<std::pair<BinaryRecord, fs::path>> Intake::prepare(const StagedBinary& st
   rec.sha256 = hash.finish_hex();
   rec.size = st.st_size;
   rec.mtime = st.st_mtime;  // link() keeps the inode, so the installed file has this mtime
-  rec.metadata = nlohmann::json(info->metadata);
+  rec.metadata = index_metadata(info->metadata);
   guard.release();
   return std::make_pair(std::move(rec), out);
 }

@@ -130,6 +130,30 @@ TEST_F(IntakeTest, TakesPreparesAndInstallsAGoodPackage) {
   EXPECT_FALSE(fs::exists(installed));
 }
 
+// Every package Portage builds carries binary metadata (environment.bz2): it stays in the package,
+// byte for byte, and only the index's text fields reach the record.
+TEST_F(IntakeTest, KeepsBinaryMetadataMembersInThePackageAndOutOfTheRecord) {
+  fs::path p = staged();
+  ASSERT_EQ(test::run_shell("MAKE_GPKG_ENVIRONMENT=1 sh '" + (test::source_dir() / "tests/support/make-gpkg.sh").string() +
+                            "' '" + p.string() + "' app-misc hello-1.0-r1 1"),
+            0);
+  auto original = read_gpkg(p);
+  ASSERT_TRUE(original.ok()) << original.error().message;
+  ASSERT_EQ(original->metadata.count("environment.bz2"), 1u);
+  auto staged_bin = take();
+  ASSERT_TRUE(staged_bin.ok()) << staged_bin.error().message;
+  auto prepared = intake.prepare(*staged_bin, 4);
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+  const auto& [rec, temp] = *prepared;
+  EXPECT_FALSE(rec.metadata.contains("environment.bz2"));
+  EXPECT_EQ(rec.metadata.value("CATEGORY", ""), "app-misc");
+  EXPECT_EQ(rec.metadata.value("EAPI", ""), "8");
+  EXPECT_NO_THROW((void)rec.metadata.dump());
+  auto rewritten = read_gpkg(temp);
+  ASSERT_TRUE(rewritten.ok()) << rewritten.error().message;
+  EXPECT_EQ(rewritten->metadata.at("environment.bz2"), original->metadata.at("environment.bz2"));
+}
+
 // Signing happens after the BUILD_ID rewrite: the prepared package carries the .sig members, a
 // clear-signed Manifest, and still verifies; the record describes the signed file.
 TEST_F(IntakeTest, SignsThePreparedPackage) {

@@ -10,6 +10,7 @@
 #   MAKE_GPKG_OMIT_KEYS="CATEGORY SLOT"  leave these metadata keys out
 #   MAKE_GPKG_METADATA_DIR=1             put a metadata/ directory entry into metadata.tar
 #   MAKE_GPKG_BUILD_TIME=N               BUILD_TIME value (default: now)
+#   MAKE_GPKG_ENVIRONMENT=1              add metadata/environment.bz2 (binary, as every Portage build has)
 set -eu
 
 if [ $# -lt 4 ] || [ $# -gt 5 ]; then
@@ -66,6 +67,10 @@ if [ -n "$build_id" ]; then
 fi
 put DEFINED_PHASES "compile install"
 put SIZE "$size"
+if [ "${MAKE_GPKG_ENVIRONMENT:-}" = 1 ]; then
+  printf 'declare -x A="\377\376 not UTF-8"\n' | bzip2 -c > "$tmp/metadata/environment.bz2"
+  keys="$keys metadata/environment.bz2"
+fi
 if [ "${MAKE_GPKG_METADATA_DIR:-}" = 1 ]; then keys="metadata $keys"; fi
 # shellcheck disable=SC2086 # $keys is a list of plain names
 (cd "$tmp" && $TAR --no-recursion -cf metadata.tar $keys)

@@ -19,6 +19,8 @@ Fingerprint collect_fingerprint(ProcessRunner& runner, const FingerprintSources&
   spec.argv = split_command(sources.emerge_info_command);
   spec.output_file = out;
   spec.timeout = sources.timeout;
+  spec.env_set["LC_ALL"] = "C";
+  spec.env_unset = {"EMERGE_DEFAULT_OPTS"};  // "--ask" there makes emerge --info exit 1 without a terminal
   ProcessResult r = runner.run(spec);
   auto text = read_whole_file(out);
   fs::remove(out, ec);

@@ -56,6 +56,7 @@ Result<std::string> run_capture(ProcessRunner& runner, const std::vector<std::st
   spec.timeout = timeout;
   spec.output_file = tmpl;
   spec.env_set["LC_ALL"] = "C";
+  spec.env_unset = {"EMERGE_DEFAULT_OPTS"};  // "--ask" there makes emerge --info exit 1 without a terminal
   ProcessResult pr = runner.run(spec);
   std::ifstream in(tmpl, std::ios::binary);
   std::stringstream ss;

@@ -13,6 +13,8 @@ packages=(
   rsync python3 openssh-server openssh-client
   tar coreutils procps iproute2 curl
   chromium
+  # Real Portage in the tests (tests/support/portage-prefix.sh) and signing on the orchestrator.
+  xz-utils bzip2 wget pax-utils gnupg
 )
 
 missing=()

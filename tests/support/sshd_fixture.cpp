@@ -98,9 +98,19 @@ bool SshdFixture::start() {
       return false;
     }
   }
-  const std::string user_pub = read_file(d / "user_key.pub");
-  write_file(d / "authorized_keys", "restrict,command=\"/usr/bin/rrsync -wo -no-lock " + staging_dir().string() +
-                                        "\" " + user_pub);
+  std::string authorized = "restrict,command=\"/usr/bin/rrsync -wo -no-lock " + staging_dir().string() + "\" " +
+                           read_file(d / "user_key.pub");
+  for (const auto& name : m_more_drones) {
+    fs::path key = user_key(name);
+    fs::create_directories(m_staging_root / name, ec);
+    if (run_shell("ssh-keygen -q -N '' -t ed25519 -C swarm-test -f " + quote(key) + " </dev/null >/dev/null 2>&1") != 0) {
+      m_error = "ssh-keygen failed for " + name;
+      return false;
+    }
+    authorized += "restrict,command=\"/usr/bin/rrsync -wo -no-lock " + (m_staging_root / name).string() + "\" " +
+                  read_file(key.string() + ".pub");
+  }
+  write_file(d / "authorized_keys", authorized);
   m_port = free_loopback_port();
   if (m_port == 0) {
     m_error = "no free port";

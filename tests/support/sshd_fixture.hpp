@@ -22,6 +22,13 @@ class SshdFixture {
   SshdFixture(const SshdFixture&) = delete;
   SshdFixture& operator=(const SshdFixture&) = delete;
 
+  /// Also accepts uploads from `name` (its own key, into STAGING/<name>); call before start().
+  void add_drone(const std::string& name) { m_more_drones.push_back(name); }
+  /// The private key `name` uploads with (the first drone's is user_key()).
+  std::filesystem::path user_key(const std::string& name) const {
+    return name == m_drone ? user_key() : m_dir.path() / ("user_key-" + name);
+  }
+
   /// Generates keys and config, starts `sshd -D -e` and waits until the port accepts; false with
   /// `error()` set when it cannot.
   bool start();
@@ -51,6 +58,7 @@ class SshdFixture {
   TempDir m_dir;
   std::filesystem::path m_staging_root;
   std::string m_drone;
+  std::vector<std::string> m_more_drones;
   std::string m_user;
   std::string m_error;
   uint16_t m_port = 0;

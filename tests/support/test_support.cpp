@@ -29,6 +29,19 @@ TempDir::~TempDir() {
   if (!std::getenv("SWARM_KEEP_TEST_DIRS")) fs::remove_all(m_path, ec);
 }
 
+double time_scale() {
+  static const double scale = [] {
+    const char* s = std::getenv("SWARM_TEST_TIME_SCALE");
+    double v = s ? std::strtod(s, nullptr) : 1.0;
+    return v >= 1.0 ? v : 1.0;
+  }();
+  return scale;
+}
+
+std::chrono::milliseconds scaled(std::chrono::milliseconds d) {
+  return std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(d.count()) * time_scale()));
+}
+
 bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds deadline) {
   auto until = std::chrono::steady_clock::now() + deadline;
   while (true) {

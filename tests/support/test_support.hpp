@@ -24,6 +24,12 @@ class TempDir {
   std::filesystem::path m_path;
 };
 
+/// The one factor every real-time limit in tests is multiplied by: $SWARM_TEST_TIME_SCALE (default 1;
+/// raise it on a slow or busy machine). Deadlines only: a larger factor never slows a passing test.
+double time_scale();
+/// `d` multiplied by time_scale().
+std::chrono::milliseconds scaled(std::chrono::milliseconds d);
+
 /// Polls `cond` until it holds or `deadline` passes; returns whether it held.
 bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds deadline = std::chrono::seconds(10));
 

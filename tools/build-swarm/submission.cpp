@@ -30,7 +30,7 @@ PackageSpec package(std::string atom) {
 Result<std::string> normalize_atom(std::string_view text) {
   auto atom = parse_atom(trim(text));
   if (!atom) return make_error(ErrorKind::invalid, "'" + std::string(text) + "': " + atom.error().message);
-  return atom->cpv();
+  return atom->to_string().substr(1);  // CATEGORY/PF[:SLOT][::REPO]: both reach the drone's emerge
 }
 
 Result<std::vector<PackageSpec>> packages_from_atoms(const std::vector<std::string>& atoms) {

@@ -11,7 +11,7 @@
 
 namespace swarm::cli {
 
-/// Checks an exact-version atom and returns it as CATEGORY/PF (a leading '=', slot and repo dropped);
+/// Checks an exact-version atom and returns it as CATEGORY/PF[:SLOT][::REPO] (a leading '=' dropped);
 /// invalid says why.
 Result<std::string> normalize_atom(std::string_view text);
 

@@ -15,8 +15,8 @@
 #   --extra-make-conf LINE      appended to make.conf (repeatable)
 #
 # Portage is found at $SWARM_PORTAGE_SRC, else unpacked from ../shared/portage/*.tar.xz into
-# $SWARM_PORTAGE_CACHE (default /tmp/swarm-portage), else a system Portage (/usr/lib/python-exec
-# on Gentoo: then bin/ is /usr/bin and nothing is unpacked).
+# $SWARM_PORTAGE_CACHE (default /tmp/swarm-portage), else a system Portage (on Gentoo: /usr/bin/emerge
+# and /usr/share/portage/config; nothing is unpacked). SWARM_PORTAGE_SRC=system forces the latter.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +25,11 @@ shared=${SWARM_SHARED_DIR:-$here/../../shared}
 die() { echo "portage-prefix: $*" >&2; exit 2; }
 
 find_portage() {
+  if [ "${SWARM_PORTAGE_SRC:-}" = system ]; then
+    [ -x /usr/bin/emerge ] || die "SWARM_PORTAGE_SRC=system but there is no /usr/bin/emerge"
+    echo system
+    return 0
+  fi
   if [ -n "${SWARM_PORTAGE_SRC:-}" ]; then
     [ -f "$SWARM_PORTAGE_SRC/bin/emerge" ] || die "SWARM_PORTAGE_SRC=$SWARM_PORTAGE_SRC has no bin/emerge"
     echo "$SWARM_PORTAGE_SRC"
@@ -65,8 +70,9 @@ write_wrapper() {  # NAME SRC PREFIX PKGDIR
   local name=$1 src=$2 prefix=$3
   local py
   py=$(python_bin)
-  local exe
-  if [ "$src" = system ]; then exe="/usr/bin/$name"; else exe="$src/bin/$name"; fi
+  local exe run
+  # A system Portage's /usr/bin/NAME is a python-exec wrapper that picks its interpreter itself.
+  if [ "$src" = system ]; then exe="/usr/bin/$name"; run="'$exe'"; else exe="$src/bin/$name"; run="'$py' '$exe'"; fi
   cat > "$prefix/bin/$name" <<EOF
 #!/bin/sh
 # Real Portage's $name in the prefix $prefix (written by scripts/portage-prefix.sh).
@@ -81,7 +87,7 @@ EOF
   if [ "$src" != system ]; then
     echo "export PYTHONPATH='$src/lib'\${PYTHONPATH:+:\$PYTHONPATH}" >> "$prefix/bin/$name"
   fi
-  echo "exec '$py' '$exe' \"\$@\"" >> "$prefix/bin/$name"
+  echo "exec $run \"\$@\"" >> "$prefix/bin/$name"
   chmod 0755 "$prefix/bin/$name"
 }
 
@@ -108,10 +114,10 @@ create_prefix() {
   [ -n "$pkgdir" ] || pkgdir=$prefix/var/cache/binpkgs
   mkdir -p "$prefix"/{bin,fakebin,usr/bin,etc/portage,var/cache/edb,var/cache/pycache,var/db/pkg,var/lib/portage,var/tmp,var/log,distfiles} "$pkgdir"
   mkdir -p "$prefix/usr/share/portage/config/sets"
-  if [ "$src" != system ]; then
-    ln -sfn "$src/cnf/make.globals" "$prefix/usr/share/portage/config/make.globals"
-    ln -sfn "$src/cnf/sets/portage.conf" "$prefix/usr/share/portage/config/sets/portage.conf"
-  fi
+  local cnf=$src/cnf
+  [ "$src" != system ] || cnf=/usr/share/portage/config
+  ln -sfn "$cnf/make.globals" "$prefix/usr/share/portage/config/make.globals"
+  ln -sfn "$cnf/sets/portage.conf" "$prefix/usr/share/portage/config/sets/portage.conf"
   # Portage calls GNU tar as gtar; Debian only has tar.
   ln -sfn "$(command -v tar)" "$prefix/fakebin/gtar"
   [ -f "$prefix/var/cache/edb/counter" ] || printf 100 > "$prefix/var/cache/edb/counter"

@@ -1,6 +1,7 @@
 // The real swarm-drone process killed and stopped at chosen moments, next to the real gateway,
 // orchestrator, sshd (rrsync) and the stand-in emerge: kill -9 after the upload and after the build,
-// SIGTERM mid-build, a second SIGTERM, and SIGKILL leaving a lease the orchestrator reclaims.
+// SIGTERM mid-build, a second SIGTERM, SIGKILL leaving a lease the orchestrator reclaims, and SIGKILL
+// mid-build leaving emerge (and a setsid'd grandchild) running, which the restarted drone kills first.
 // Checked from views the drone does not control: the stand-in's ledger and argv log, the
 // orchestrator's queue, the staging directory, /proc.
 
@@ -13,9 +14,13 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "common/packages_index.hpp"
+#include "common/process_tree.hpp"
 #include "integration/swarm_fixture.hpp"
 #include "support/processes.hpp"
 
@@ -173,6 +178,104 @@ double seconds_since(SteadyClock::time_point t0) {
   return std::chrono::duration<double>(SteadyClock::now() - t0).count();
 }
 
+// --- the leftover build ------------------------------------------------------------------------
+
+// A process as first seen: a later check counts it only while its start time is the same (no pid reuse).
+struct Seen {
+  pid_t pid = 0;
+  uint64_t start_ticks = 0;
+};
+bool still_running(const Seen& p) {
+  auto st = read_proc_stat(p.pid);
+  return st && !st->zombie() && st->start_ticks == p.start_ticks;
+}
+
+// The stand-in emerges building `atom` now (not zombies), without their own subshells: the processes
+// running fake-emerge for the atom whose parent is not one of them.
+std::vector<pid_t> emerges_of(const std::string& atom) {
+  std::map<pid_t, pid_t> found;  // pid -> ppid
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string arg;
+    bool stand_in = false, for_atom = false;
+    while (std::getline(in, arg, '\0')) {
+      stand_in = stand_in || arg.ends_with("/fake-emerge");
+      for_atom = for_atom || arg == atom;
+    }
+    if (!stand_in || !for_atom) continue;
+    auto st = read_proc_stat(static_cast<pid_t>(std::stol(name)));
+    if (st && !st->zombie()) found[st->pid] = st->ppid;
+  }
+  std::vector<pid_t> roots;
+  for (const auto& [pid, ppid] : found)
+    if (!found.contains(ppid)) roots.push_back(pid);
+  return roots;
+}
+
+// Watches /proc on its own thread for the whole test: the most stand-in emerges for one atom seen at once.
+class EmergeWatch {
+ public:
+  explicit EmergeWatch(std::string atom)
+      : m_thread([this, atom = std::move(atom)](std::stop_token stop) {
+          while (!stop.stop_requested()) {
+            auto now = emerges_of(atom);
+            {
+              std::lock_guard lock(m_mutex);
+              if (now.size() > m_most.size()) m_most = now;
+              m_all.insert(now.begin(), now.end());
+            }
+            std::this_thread::sleep_for(5ms);
+          }
+        }) {}
+  std::vector<pid_t> most() {
+    std::lock_guard lock(m_mutex);
+    return m_most;
+  }
+  size_t distinct() {
+    std::lock_guard lock(m_mutex);
+    return m_all.size();
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::vector<pid_t> m_most;
+  std::set<pid_t> m_all;
+  std::jthread m_thread;  // last: stopped and joined before the members it uses go
+};
+
+// Sourced by every non-interactive bash of the drone's builds (BASH_ENV) before its script runs: in the
+// stand-in emerge building `atom`, and nowhere else, it appends one line to `starts` at the very start
+// of the build: "<time> <own pid> alive=<pids of `watched` still running> others=<other stand-in
+// emerges for the atom>". `watched` holds "PID START_TICKS" lines (absent: nothing watched). Builtins
+// only, so the emerge has no child of its own while it looks.
+std::string start_hook(const std::string& atom, const fs::path& watched, const fs::path& starts) {
+  return R"(if [[ ${0##*/} == fake-emerge && " $* " == *" )" + atom + R"( "* ]]; then
+  __hook_alive="" __hook_others=""
+  if [[ -r ')" + watched.string() + R"(' ]]; then
+    while read -r __hook_pid __hook_ticks; do
+      { read -r __hook_stat <"/proc/$__hook_pid/stat"; } 2>/dev/null || continue
+      read -r -a __hook_f <<<"${__hook_stat##*) }"
+      [[ ${__hook_f[0]} != [ZX] && ${__hook_f[19]} == "$__hook_ticks" ]] && __hook_alive+=",$__hook_pid"
+    done <')" + watched.string() + R"('
+  fi
+  for __hook_dir in /proc/[0-9]*; do
+    [[ ${__hook_dir#/proc/} == "$$" ]] && continue
+    { mapfile -d '' -t __hook_argv <"$__hook_dir/cmdline"; } 2>/dev/null || continue
+    [[ " ${__hook_argv[*]} " == *"/fake-emerge "* && " ${__hook_argv[*]} " == *" )" + atom + R"( "* ]] || continue
+    { read -r __hook_stat <"$__hook_dir/stat"; } 2>/dev/null || continue
+    read -r -a __hook_f <<<"${__hook_stat##*) }"
+    [[ ${__hook_f[0]} != [ZX] ]] && __hook_others+=",${__hook_dir#/proc/}"
+  done
+  printf '%s %s alive=%s others=%s\n' "$EPOCHREALTIME" "$$" "${__hook_alive#,}" "${__hook_others#,}" >>')" +
+         starts.string() + R"('
+  unset __hook_alive __hook_others __hook_pid __hook_ticks __hook_stat __hook_f __hook_dir __hook_argv
+fi
+)";
+}
+
 // --- tests --------------------------------------------------------------------------------------
 
 TEST(DroneProcess, KillNineAfterUploadBeforeCompletion) {
@@ -326,6 +429,127 @@ TEST(DroneProcess, SigkillLeavesALeaseTheOrchestratorReclaims) {
   EXPECT_EQ(emerge_calls(s, atom), 2u);
   EXPECT_NE(s.drone->log_text().find("resuming " + atom + " at stage leased"), std::string::npos)
       << s.drone->log_text();
+}
+
+// kill -9 of the drone alone, mid-build: its emerge, the emerge's child and a grandchild that left the
+// session (setsid --fork, as Portage's pid-ns-init does) live on, still writing into the same PKGDIR.
+// The restarted drone must kill all of them before it builds the atom again there: one build per PKGDIR.
+TEST(DroneProcess, KillNineMidBuildRestartKillsTheLeftoverBuildFirst) {
+  const std::string atom = "=dev-libs/one-pkgdir-7.0";
+  TempDir ctl;
+  const fs::path pids_file = ctl / "daemon.pids", watched = ctl / "watched", starts = ctl / "starts";
+  write_file(ctl / "control", "FAKE_EMERGE_DAEMON=*\nFAKE_EMERGE_PIDFILE=" + pids_file.string() + "\n");
+  write_file(ctl / "hook.sh", start_hook(atom, watched, starts));
+  Swarm s(Env{{"FAKE_EMERGE_CONTROL", (ctl / "control").string()}, {"BASH_ENV", (ctl / "hook.sh").string()}});
+
+  // Whatever happens, nothing of the first build outlives the test (declared after `s`: runs first).
+  std::vector<Seen> old_build;
+  std::string old_lease;
+  Resume cleanup([&] {
+    for (const auto& p : old_build)
+      if (still_running(p)) ::kill(p.pid, SIGKILL);
+    if (!old_lease.empty()) {
+      TreeSelector marked;
+      marked.marker = "SWARM_BUILD_LEASE=" + old_lease;
+      kill_process_tree(marked, std::chrono::seconds(5));
+    }
+  });
+  EmergeWatch watch(atom);
+
+  ASSERT_TRUE(submit(s, {atom}));
+  // The stand-in hangs: emerge ("$$ $!": itself and its `sleep` child) and the setsid'd grandchild ("$$").
+  pid_t emerge = 0, child = 0, daemon = 0;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        std::vector<std::string> lines = lines_of(pids_file);
+        for (const auto& l : lines) {
+          std::istringstream in(l);
+          pid_t a = 0, b = 0;
+          if (in >> a >> b) {
+            emerge = a;
+            child = b;
+          } else if (a > 0) {
+            daemon = a;
+          }
+        }
+        return emerge > 0 && child > 0 && daemon > 0;
+      },
+      scaled(60s)))
+      << s.logs();
+  for (pid_t p : {emerge, child, daemon})
+    if (auto st = read_proc_stat(p)) old_build.push_back({p, st->start_ticks});
+  ASSERT_EQ(old_build.size(), 3u) << "a process of the build already gone";
+
+  // The journal names the lease and the build's pid before emerge runs.
+  json record;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(s.dir / "d1-work" / "journal", ec))
+          if (e.path().extension() == ".json") {
+            record = json::parse(read_file(e.path()), nullptr, false);
+            old_lease = e.path().stem().string();
+          }
+        return record.is_object() && record.value("build_pid", 0) > 0;
+      },
+      scaled(10s)))
+      << record.dump();
+  EXPECT_EQ(record.value("stage", ""), "leased");
+  EXPECT_EQ(record.value("build_pid", 0), emerge) << record.dump();
+  ASSERT_EQ(request_state(s, atom), "leased");
+  ASSERT_EQ(emerge_calls(s, atom), 1u);
+  const auto emerge_stat = read_proc_stat(emerge), daemon_stat = read_proc_stat(daemon);
+  ASSERT_TRUE(emerge_stat && daemon_stat);
+  ASSERT_NE(emerge_stat->pgrp, s.drone->pid()) << "emerge runs in its own process group";
+  ASSERT_NE(daemon_stat->session, emerge_stat->session) << "the grandchild left the build's session";
+  ASSERT_NE(daemon_stat->pgrp, emerge_stat->pgrp);
+
+  // kill -9 of the drone's process alone, not its group.
+  const pid_t old_drone = s.drone->pid();
+  ASSERT_EQ(::kill(old_drone, SIGKILL), 0);
+  ASSERT_TRUE(s.drone->wait(scaled(10s)).has_value());
+  for (const auto& p : old_build) ASSERT_TRUE(still_running(p)) << "pid " << p.pid << " died with the drone";
+  ASSERT_NE(read_proc_stat(emerge).value_or(ProcStat{}).ppid, old_drone) << "emerge was reparented";
+  ASSERT_TRUE(journal_at(s, "leased"));
+  // The start hook now watches the old build; the next build does not hang.
+  {
+    std::ostringstream w;
+    for (const auto& p : old_build) w << p.pid << ' ' << p.start_ticks << '\n';
+    write_file(watched, w.str());
+  }
+  write_file(ctl / "control", "FAKE_EMERGE_SLEEP=0.5\n");
+
+  s.start_drone();
+  ASSERT_TRUE(wait_for([&] { return request_state(s, atom) == "published"; }, scaled(90s))) << s.logs();
+
+  // At the moment the second emerge started, nothing of the first build and no other emerge was running.
+  const std::vector<std::string> started = lines_of(starts);
+  ASSERT_EQ(started.size(), 2u) << testing::PrintToString(started) << "\n" << s.logs();
+  EXPECT_NE(started[0].find(" " + std::to_string(emerge) + " alive= others="), std::string::npos) << started[0];
+  EXPECT_TRUE(started[1].ends_with(" alive= others=")) << "the predecessor still ran when the new build started: "
+                                                       << started[1] << "\n" << s.drone->log_text();
+  for (const auto& p : old_build) EXPECT_FALSE(still_running(p)) << "pid " << p.pid << " of the old build survived";
+  {
+    TreeSelector marked;
+    marked.marker = "SWARM_BUILD_LEASE=" + old_lease;
+    EXPECT_TRUE(find_process_tree(marked).empty()) << "a process carrying the old lease's marker survived";
+  }
+  EXPECT_EQ(watch.most().size(), 1u) << "emerges at once for " << atom << ": " << testing::PrintToString(watch.most());
+  EXPECT_EQ(watch.distinct(), 2u) << "the first emerge and the rebuild";
+
+  // Built once more, published exactly once.
+  EXPECT_EQ(emerge_calls(s, atom), 2u);
+  EXPECT_EQ(builds(s, atom), 1u) << "only the second emerge finished a build";
+  auto pk = HttpClient(s.orch_url).get("/binhost/Packages");
+  ASSERT_TRUE(pk && pk->status == 200);
+  auto index = parse_packages(pk->body);
+  ASSERT_TRUE(index.ok()) << index.error().message;
+  size_t published = 0;
+  for (const auto& p : index->packages) published += p.at("CPV") == atom.substr(1) ? 1 : 0;
+  EXPECT_EQ(published, 1u) << pk->body;
+  const std::string log = s.drone->log_text();
+  EXPECT_NE(log.find("killed"), std::string::npos) << log;
+  EXPECT_NE(log.find("resuming " + atom + " at stage leased"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ TEST_F(CliTest, SubmitAtomsSendsNormalisedAtomsWithTheAdminToken) {
   json body = body_of(call);
   ASSERT_EQ(body["packages"].size(), 2u);
   EXPECT_EQ(body["packages"][0]["atom"], "dev-libs/foo-1.2");
-  EXPECT_EQ(body["packages"][1]["atom"], "sys-libs/zlib-1.3-r2");
+  EXPECT_EQ(body["packages"][1]["atom"], "sys-libs/zlib-1.3-r2:0/1::gentoo");
   EXPECT_EQ(body["packages"][1]["rebuild"], false);
   EXPECT_EQ(body["repo_revision"], "abc123");
   EXPECT_EQ(body["orchestrator"], "amd64");

@@ -16,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 TEST(SubmissionTest, NormalisesAtoms) {
-  EXPECT_EQ(*normalize_atom("=dev-libs/foo-1.2-r1:0/1::gentoo"), "dev-libs/foo-1.2-r1");
+  EXPECT_EQ(*normalize_atom("=dev-libs/foo-1.2-r1:0/1::gentoo"), "dev-libs/foo-1.2-r1:0/1::gentoo");
   EXPECT_EQ(*normalize_atom("  dev-libs/foo-1.2 "), "dev-libs/foo-1.2");
   for (const char* bad : {"", "dev-libs/foo", "foo-1.2", ">=dev-libs/foo-1.2", "dev-libs/foo-1.2; rm -rf /"})
     EXPECT_FALSE(normalize_atom(bad).ok()) << bad;
@@ -37,7 +37,7 @@ TEST(SubmissionTest, GraphsAreCheckedEntryByEntry) {
   auto ok = packages_from_graph(R"({"packages":[{"atom":"=a-b/c-1","deps":["=a-b/d-2::gentoo"],"rebuild":true}]})");
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ((*ok)[0].atom, "a-b/c-1");
-  EXPECT_EQ((*ok)[0].deps, std::vector<std::string>{"a-b/d-2"});
+  EXPECT_EQ((*ok)[0].deps, std::vector<std::string>{"a-b/d-2::gentoo"});
   EXPECT_TRUE((*ok)[0].rebuild);
   for (const char* bad :
        {"", "[]", "{}", R"({"packages":{}})", R"({"packages":[]})", R"({"packages":[{"deps":[]}]})",

@@ -285,6 +285,15 @@ void Binhost::run() {
 
 Status Binhost::publish_now() { return publish(true); }
 
+Status Binhost::publish_pending() {
+  {
+    std::lock_guard lock(m_wake_mutex);
+    if (!m_pending) return {};
+  }
+  // The publisher thread may still write its batch afterwards: it then finds nothing new to list.
+  return publish(false);
+}
+
 Result<Binhost::Digests> Binhost::digests_for(const std::string& path, int64_t size, int64_t mtime) {
   auto cached = m_digests.find(path);
   if (cached != m_digests.end() && cached->second.size == size && cached->second.mtime == mtime) return cached->second;

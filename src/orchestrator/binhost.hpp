@@ -64,6 +64,8 @@ class Binhost {
 
   /// Writes the index now, even if nothing changed, and marks what it lists published.
   Status publish_now();
+  /// Writes the index now if a wake() is pending (the batch it waits for is taken early); ok otherwise.
+  Status publish_pending();
 
   /// Routes GET (and HEAD) /binhost/Packages and /binhost/{path...}: regular, non-hidden files under PKGDIR
   /// of any size, streamed, with single byte ranges (docs/BINHOST.md lists what Portage asks); /binhost is a 404.

@@ -34,6 +34,11 @@ void Orchestrator::Impl::add_routes() {
     const auto& claims = std::get<TicketClaims>(auth);
     DroneIdentity who{claims.subject, claims.extra.value("fp", "")};
     try {
+      // A binary accepted a moment ago may make a dependent ready: publish it before choosing, so this
+      // drone can take the dependent (it is on the critical path) instead of unrelated work.
+      if (store->received_unblocks_waiting()) {
+        if (auto st = binhost->publish_pending(); !st) log->warn("early index write failed: {}", st.error().message);
+      }
       auto lease = store->claim(who);
       if (!lease) return respond(HttpResponse::from_error(lease.error()));
       if (*lease) {

@@ -142,6 +142,8 @@ class Store {
   CompleteResponse record_failure(const LeaseRecord& lease, const CompleteRequest& req);
   /// A binary that did not pass intake: retry_upload while retries remain, else the request goes back.
   CompleteResponse record_bad_upload(const LeaseRecord& lease, const std::string& reason);
+  /// Whether a received (accepted, not yet indexed) request has a dependent waiting in `needed`.
+  bool received_unblocks_waiting();
   /// Whether a binary for this lease's request may still be accepted (not received by another lease).
   bool request_open_for(const LeaseRecord& lease);
   /// Answers `superseded` (stored) when the request was received by another lease.

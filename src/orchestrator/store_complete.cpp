@@ -194,6 +194,16 @@ CompleteResponse Store::record_bad_upload(const LeaseRecord& lease, const std::s
   return answer;
 }
 
+bool Store::received_unblocks_waiting() {
+  std::lock_guard lock(m_mutex);
+  auto& st = m_db.cached(
+      "SELECT 1 FROM requests r JOIN dependencies d ON d.depends_on = r.id JOIN requests w ON w.id = d.request_id "
+      "WHERE r.state = 'received' AND w.state = 'needed' LIMIT 1");
+  bool found = st.step();
+  st.reset();
+  return found;
+}
+
 bool Store::request_open_for(const LeaseRecord& lease) {
   std::lock_guard lock(m_mutex);
   auto& st = m_db.cached("SELECT state FROM requests WHERE id = ?");

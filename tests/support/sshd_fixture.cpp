@@ -123,7 +123,10 @@ bool SshdFixture::start() {
          << "AuthorizedKeysFile " << (d / "authorized_keys").string() << "\n"
          << "PidFile " << (d / "sshd.pid").string() << "\n"
          << "StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-         << "PermitRootLogin prohibit-password\nLogLevel ERROR\n";
+         << "PermitRootLogin prohibit-password\nLogLevel ERROR\n"
+         // bash started by sshd with SHLVL unset reads ~/.bashrc; SHLVL=1 makes it read no start-up file,
+         // as a dedicated upload user's plain shell would (the host's root ~/.bashrc is slow here).
+         << "SetEnv SHLVL=1\n";
   write_file(d / "sshd_config", config.str());
 
   const std::string config_path = (d / "sshd_config").string();

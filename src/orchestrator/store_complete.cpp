@@ -41,50 +41,88 @@ int64_t insert_build(Database& db, const LeaseRecord& lease, const CompleteReque
   return db.last_insert_rowid();
 }
 
-// Grounds the drone when its streak reaches the limit: its leases go back, its streak's failures un-charged.
-bool apply_breaker(Store::Tx& tx, const std::string& drone, const StoreOptions& o) {
-  auto& db = tx.db();
-  auto& st = db.cached("UPDATE drones SET fail_streak = fail_streak + 1 WHERE name = ? RETURNING fail_streak");
+// Counts one more failure in the drone's streak; returns why when it grounds the drone (the limit reached,
+// or any failure while on trial after a cool-off), else nothing.
+std::optional<std::string> breaker_trips(Database& db, const std::string& drone, const StoreOptions& o) {
+  auto& st = db.cached("UPDATE drones SET fail_streak = fail_streak + 1 WHERE name = ? RETURNING fail_streak, trial");
   st.bind(1, drone);
-  int64_t streak = st.step() ? st.column_int64(0) : 0;
+  std::optional<int64_t> streak;
+  bool trial = false;
+  if (st.step()) {
+    streak = st.column_int64(0);
+    trial = st.column_int64(1) != 0;
+  }
   st.reset();
-  if (streak < o.ground_after) return false;
-  db.cached("UPDATE drones SET grounded_until_ms = ?, fail_streak = 0 WHERE name = ?")
-      .bind(1, tx.now_ms() + o.cool_off_ms)
-      .bind(2, drone)
-      .run();
-  // Un-charge the package failures of this streak: a broken drone does not get packages quarantined.
-  std::vector<std::pair<int64_t, int64_t>> charged;  // build id, request id
+  if (!streak) return std::nullopt;
+  if (trial) return std::string("its trial job failed");
+  if (*streak < o.ground_after) return std::nullopt;
+  return std::to_string(*streak) + " consecutive failures";
+}
+
+// Takes this drone's streak off the packages: per package exactly the attempts its streak charged, so what
+// other drones charged stays; a quarantine that no longer holds is lifted.
+void uncharge_streak(Store::Tx& tx, const std::string& drone, const StoreOptions& o) {
+  auto& db = tx.db();
+  // Every grounding un-charges, so the package-charged builds since the drone's last success are this streak's.
+  std::vector<std::pair<int64_t, int64_t>> charged;  // request id, attempts this streak charged it
   {
     auto& b = db.cached(
-        "SELECT id, request_id FROM builds WHERE drone = ? AND charged_to = 'package' AND id > "
-        "COALESCE((SELECT MAX(id) FROM builds WHERE drone = ? AND result = 'built'), 0)");
+        "SELECT request_id, COUNT(*) FROM builds WHERE drone = ? AND charged_to = 'package' AND id > "
+        "COALESCE((SELECT MAX(id) FROM builds WHERE drone = ? AND result = 'built'), 0) GROUP BY request_id");
     b.bind(1, drone).bind(2, drone);
     while (b.step()) charged.emplace_back(b.column_int64(0), b.column_int64(1));
   }
-  for (const auto& [build_id, request_id] : charged) {
-    db.cached("UPDATE builds SET charged_to = 'uncharged' WHERE id = ?").bind(1, build_id).run();
-    auto& r = db.cached("SELECT failed_drones, state FROM requests WHERE id = ?");
+  db.cached(
+        "UPDATE builds SET charged_to = 'uncharged' WHERE drone = ? AND charged_to = 'package' AND id > "
+        "COALESCE((SELECT MAX(id) FROM builds WHERE drone = ? AND result = 'built'), 0)")
+      .bind(1, drone)
+      .bind(2, drone)
+      .run();
+  for (const auto& [request_id, count] : charged) {
+    auto& r = db.cached("SELECT attempts, failed_drones, state FROM requests WHERE id = ?");
     r.bind(1, request_id);
     if (!r.step()) {
       r.reset();
       continue;
     }
-    auto failed = json::parse(r.column_text(0), nullptr, false);
-    std::string state = r.column_text(1);
+    int64_t attempts = std::max<int64_t>(r.column_int64(0) - count, 0);
+    auto failed = json::parse(r.column_text(1), nullptr, false);
+    std::string state = r.column_text(2);
     r.reset();
+    // The drone stays among the failed ones while an earlier, still charged failure of it remains.
+    auto& still =
+        db.cached("SELECT COUNT(*) FROM builds WHERE drone = ? AND request_id = ? AND charged_to = 'package'");
+    still.bind(1, drone).bind(2, request_id);
+    bool still_charged = still.step() && still.column_int64(0) > 0;
+    still.reset();
     json kept = json::array();
-    for (const auto& f : failed)
-      if (f != drone) kept.push_back(f);
-    db.cached("UPDATE requests SET attempts = MAX(attempts - 1, 0), failed_drones = ?, backoff_until_ms = 0 WHERE id = ?")
-        .bind(1, kept.dump())
-        .bind(2, request_id)
+    if (failed.is_array())
+      for (const auto& f : failed)
+        if (still_charged || f != drone) kept.push_back(f);
+    // Its failure backoff ends; a longer one (an operator's pause) stays.
+    db.cached("UPDATE requests SET attempts = ?, failed_drones = ?, backoff_until_ms = CASE WHEN backoff_until_ms <= ? "
+              "THEN 0 ELSE backoff_until_ms END WHERE id = ?")
+        .bind(1, attempts)
+        .bind(2, kept.dump())
+        .bind(3, tx.now_ms() + o.backoff_max_ms)
+        .bind(4, request_id)
         .run();
-    if (state == "quarantined") {
+    if (state == "quarantined" && attempts < o.max_attempts &&
+        static_cast<int64_t>(kept.size()) < o.quarantine_after_drones) {
       set_request_state(tx, request_id, "needed", "un-charged: drone " + drone + " was grounded");
       unblock_dependents(tx, request_id);
     }
   }
+}
+
+// Grounds the drone for a cool-off, then on trial: its leases go back, its streak's failures are un-charged.
+void ground_drone(Store::Tx& tx, const std::string& drone, const std::string& why, const StoreOptions& o) {
+  auto& db = tx.db();
+  db.cached("UPDATE drones SET grounded_until_ms = ?, fail_streak = 0, trial = 1 WHERE name = ?")
+      .bind(1, tx.now_ms() + o.cool_off_ms)
+      .bind(2, drone)
+      .run();
+  uncharge_streak(tx, drone, o);
   // Its leases go back at once.
   std::vector<std::pair<std::string, int64_t>> live;
   {
@@ -97,8 +135,7 @@ bool apply_breaker(Store::Tx& tx, const std::string& drone, const StoreOptions& 
     set_request_state(tx, request_id, "needed", "drone " + drone + " grounded", drone);
   }
   tx.event("grounded", std::nullopt, "", drone,
-           std::to_string(streak) + " consecutive failures; cool-off " + std::to_string(o.cool_off_ms / 1000) + " s");
-  return true;
+           why + "; cool-off " + std::to_string(o.cool_off_ms / 1000) + " s, then one trial job");
 }
 
 }  // namespace
@@ -129,10 +166,12 @@ CompleteResponse Store::record_failure(const LeaseRecord& lease, const CompleteR
     return answer;
   }
   bool drone_fault = charged_to_drone(cls);
-  insert_build(db, lease, req, now, drone_fault ? "drone" : "package");
+  auto grounding = breaker_trips(db, lease.drone, m_options);
+  // The failure that grounds the drone is never charged to the package, so it is not un-charged either.
+  insert_build(db, lease, req, now, drone_fault ? "drone" : grounding ? "uncharged" : "package");
   tx.event("failed", lease.request_id, lease.atom, lease.drone, cls + ", exit " + std::to_string(req.exit_code));
-  bool grounded = apply_breaker(tx, lease.drone, m_options);
-  if (grounded || drone_fault) {
+  if (grounding) ground_drone(tx, lease.drone, *grounding, m_options);
+  if (grounding || drone_fault) {
     set_request_state(tx, lease.request_id, "needed", "failure charged to drone " + lease.drone + " (" + cls + ")", lease.drone);
   } else {
     auto& st = db.cached("SELECT attempts, failed_drones FROM requests WHERE id = ?");
@@ -294,7 +333,9 @@ Result<CompleteResponse> Store::record_acceptance(const LeaseRecord& lease, cons
       .run();
   if (lease.state == "live") db.cached("UPDATE leases SET state = 'completed' WHERE id = ?").bind(1, lease.lease_id).run();
   insert_build(db, lease, req, now, "none");
-  db.cached("UPDATE drones SET fail_streak = 0, builds_ok = builds_ok + 1, upload_impaired = 0 WHERE name = ?")
+  // A success ends the streak and the trial.
+  db.cached("UPDATE drones SET fail_streak = 0, trial = 0, builds_ok = builds_ok + 1, upload_impaired = 0 "
+            "WHERE name = ?")
       .bind(1, lease.drone)
       .run();
   set_request_state(tx, lease.request_id, "received", "", lease.drone);

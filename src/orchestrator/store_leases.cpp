@@ -102,11 +102,17 @@ Result<std::optional<LeaseRecord>> Store::claim(const DroneIdentity& drone) {
       return std::optional<LeaseRecord>(l);
     }
   }
+  // A grounded drone gets nothing until its cool-off ends; then, on trial, one job at a time (the live
+  // lease above) until a success clears the trial or a failure grounds it again (store_complete.cpp).
   int64_t grounded_until = 0;
+  bool trial = false;
   {
-    auto& st = db.cached("SELECT grounded_until_ms FROM drones WHERE name = ?");
+    auto& st = db.cached("SELECT grounded_until_ms, trial FROM drones WHERE name = ?");
     st.bind(1, drone.name);
-    if (st.step()) grounded_until = st.column_int64(0);
+    if (st.step()) {
+      grounded_until = st.column_int64(0);
+      trial = st.column_int64(1) != 0;
+    }
     st.reset();
   }
   if (grounded_until > now) {
@@ -173,7 +179,8 @@ Result<std::optional<LeaseRecord>> Store::claim(const DroneIdentity& drone) {
       .bind(8, now + m_options.offline_after_ms)
       .bind(9, timeout_s)
       .run();
-  tx.event("leased", *chosen, atom, drone.name, "lease " + id + " fence " + std::to_string(fence));
+  tx.event("leased", *chosen, atom, drone.name,
+           "lease " + id + " fence " + std::to_string(fence) + (trial ? " (trial)" : ""));
   auto& st = db.cached((std::string(kLeaseSelect) + "WHERE l.id = ?").c_str());
   st.bind(1, id);
   st.step();

@@ -48,22 +48,77 @@ HttpResponse submit(GatewayContext& ctx, const HttpRequest& req) {
   return r;
 }
 
+// Forwards one queue action to `target`; an event when it was done.
+HttpResponse forward_action(GatewayContext& ctx, const OrchestratorState& target, const std::string& verb,
+                            const QueueAction& act) {
+  auto r = ctx.proxy.forward(target, "POST", "/api/v1/queue/" + verb, act.to_json().dump());
+  if (r.status >= 200 && r.status < 300) {
+    json data = act.to_json();
+    data["orchestrator"] = target.name;
+    ctx.events("queue_" + verb, "", data);
+  }
+  return r;
+}
+
+std::string names_of(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// An action on exactly what it names: the named orchestrator; a run (numbered per orchestrator) on the only
+// one; an atom, or every run, on each live orchestrator, merged.
 HttpResponse action(GatewayContext& ctx, const HttpRequest& req, const std::string& verb) {
   if (auto denied = ctx.require_admin(req)) return *denied;
   auto body = req.json();
   if (!body) return HttpResponse::from_error(body.error());
   auto act = QueueAction::from_json(*body);
   if (!act) return HttpResponse::from_error(act.error());
-  auto target = ctx.proxy.pick(act->orchestrator.value_or(""));
-  if (!target) return pick_error(target.error());
+  std::string key = act->orchestrator.value_or("");
   act->orchestrator.reset();
-  auto r = ctx.proxy.forward(*target, "POST", "/api/v1/queue/" + verb, act->to_json().dump());
-  if (r.status >= 200 && r.status < 300) {
-    json data = act->to_json();
-    data["orchestrator"] = target->name;
-    ctx.events("queue_" + verb, "", data);
+  auto all = ctx.pool.snapshot();
+  if (!key.empty() || (act->run && all.size() <= 1)) {
+    auto target = ctx.proxy.pick(key);
+    if (!target) return pick_error(target.error());
+    return forward_action(ctx, *target, verb, *act);
   }
-  return r;
+  std::vector<std::string> names, down;
+  for (const auto& o : all) (o.up ? names : down).push_back(o.name);
+  if (act->run)
+    return HttpResponse::error(400, "invalid", "runs are numbered per orchestrator: say which with 'orchestrator' (" +
+                                                   names_of(names.empty() ? down : names) + ")");
+  if (names.empty()) return pick_error(make_error(ErrorKind::io, "no orchestrator is reachable"));
+  int64_t affected = 0;
+  json acted = json::array();
+  json failed = json::array();
+  std::optional<HttpResponse> not_found, failure;
+  for (const auto& o : all) {
+    if (!o.up) continue;
+    auto r = forward_action(ctx, o, verb, *act);
+    json answer = json::parse(r.body, nullptr, false);
+    if (r.status >= 200 && r.status < 300) {
+      acted.push_back(o.name);
+      if (answer.is_object() && answer.value("affected", json()).is_number_integer())
+        affected += answer["affected"].get<int64_t>();
+    } else if (r.status == 404 && answer.is_object() && answer.value("error", "") == "not_found") {
+      not_found = r;
+    } else {
+      if (!failure) failure = r;
+      failed.push_back({{"orchestrator", o.name}, {"status", r.status},
+                        {"message", answer.is_object() ? answer.value("message", r.body) : r.body}});
+    }
+  }
+  if (acted.empty()) {
+    if (failure) return *failure;
+    json answer = json::parse(not_found->body, nullptr, false);
+    std::string message = answer.is_object() ? answer.value("message", "not found") : "not found";
+    if (!down.empty()) message += " (not asked, down: " + names_of(down) + ")";
+    return HttpResponse::error(404, "not_found", message);
+  }
+  json out = {{"status", "ok"}, {"affected", affected}, {"orchestrators", acted}};
+  if (!failed.empty()) out["failed"] = failed;
+  if (!down.empty()) out["down"] = down;
+  return HttpResponse::json(out);
 }
 
 HttpResponse list_queue(GatewayContext& ctx, const HttpRequest& req) {

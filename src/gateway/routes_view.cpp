@@ -6,6 +6,9 @@ using nlohmann::json;
 
 namespace {
 
+// GET /api/v1/events/recent?limit=N: more than this is a mistake, not a request (the hub keeps fewer).
+constexpr unsigned long kMaxRecentEvents = 10000;
+
 MetricsSnapshot metrics_snapshot(GatewayContext& ctx) {
   MetricsSnapshot s;
   for (const auto& d : ctx.registry.drones()) {
@@ -71,9 +74,12 @@ void add_view_routes(HttpServer& server, GatewayContext& ctx) {
   server.route("GET", "/api/v1/events/recent", [&ctx](const HttpRequest& req) {
     if (auto denied = ctx.require_reader(req)) return *denied;
     std::string limit = req.query_or("limit", "100");
-    size_t n = 100;
-    if (!limit.empty() && limit.size() < 6 && limit.find_first_not_of("0123456789") == std::string::npos) n = std::stoul(limit);
-    return HttpResponse::json({{"events", ctx.hub.recent(n)}});
+    if (limit.empty() || limit.size() > 5 || limit.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(limit) > kMaxRecentEvents)
+      return HttpResponse::error(400, "invalid",
+                                 "limit must be a whole number from 0 to " + std::to_string(kMaxRecentEvents) + ", not '" +
+                                     limit + "'");
+    return HttpResponse::json({{"events", ctx.hub.recent(std::stoul(limit))}});
   });
   server.route_stream("/api/v1/events", [&ctx](const HttpRequest& req, std::shared_ptr<EventStream> stream) {
     if (ctx.require_reader(req)) {

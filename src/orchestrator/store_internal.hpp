@@ -28,6 +28,9 @@ class Store::Tx {
   std::vector<StoreEvent> m_events;
 };
 
+/// backoff_until_ms of a request the operator paused: claims never reach it (store_queue.cpp).
+inline constexpr int64_t kPausedUntilMs = int64_t{1} << 62;
+
 /// The schema, one migration step per version.
 const std::vector<std::string>& store_migrations();
 

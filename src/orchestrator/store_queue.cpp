@@ -144,31 +144,54 @@ Result<QueueSubmitResponse> Store::submit(const QueueSubmit& submission) {
 }
 
 namespace {
-// Selects requests by atom (any run) or run; an error when neither is given.
-Result<std::vector<int64_t>> select_requests(Database& db, const QueueAction& a, const char* states) {
+// The request an atom names: its latest request (in the run, when one is given too); not_found when the
+// atom or the run names none.
+Result<std::pair<int64_t, std::string>> named_request(Database& db, const QueueAction& a) {
+  auto parsed = parse_atom(*a.atom);
+  if (!parsed) return make_error(ErrorKind::invalid, parsed.error().message);
+  const std::string cpv = parsed->cpv();
+  auto st = db.prepare(std::string("SELECT id, state FROM requests WHERE cpv = ?") + (a.run ? " AND run_id = ?" : "") +
+                       " ORDER BY id DESC LIMIT 1");
+  st.bind(1, cpv);
+  if (a.run) st.bind(2, *a.run);
+  if (!st.step())
+    return make_error(ErrorKind::not_found,
+                      "no request for " + cpv + (a.run ? " in run " + std::to_string(*a.run) : std::string()));
+  return std::make_pair(st.column_int64(0), st.column_text(1));
+}
+
+Status run_exists(Database& db, int64_t run) {
+  auto& st = db.cached("SELECT 1 FROM runs WHERE id = ?");
+  st.bind(1, run);
+  bool found = st.step();
+  st.reset();
+  if (!found) return make_error(ErrorKind::not_found, "no run " + std::to_string(run));
+  return {};
+}
+
+// The requests an action names in one of `states`: an atom names one request, a run the run's requests;
+// not_found when what is named does not exist, invalid when nothing is named.
+Result<std::vector<int64_t>> select_requests(Database& db, const QueueAction& a, const std::set<std::string>& states) {
   if (!a.atom && !a.run) return make_error(ErrorKind::invalid, "give an 'atom' or a 'run'");
-  std::string sql = std::string("SELECT id FROM requests WHERE state IN (") + states + ")";
-  std::string cpv;
-  if (a.atom) {
-    auto parsed = parse_atom(*a.atom);
-    if (!parsed) return make_error(ErrorKind::invalid, parsed.error().message);
-    cpv = parsed->cpv();
-    sql += " AND cpv = ?";
-  }
-  if (a.run) sql += a.atom ? " AND run_id = ?" : " AND run_id = ?";
-  auto st = db.prepare(sql);
-  int i = 1;
-  if (a.atom) st.bind(i++, cpv);
-  if (a.run) st.bind(i++, *a.run);
   std::vector<int64_t> ids;
-  while (st.step()) ids.push_back(st.column_int64(0));
+  if (a.atom) {
+    auto r = named_request(db, a);
+    if (!r) return r.error();
+    if (states.count(r->second)) ids.push_back(r->first);
+    return ids;
+  }
+  if (auto st = run_exists(db, *a.run); !st) return st.error();
+  auto st = db.prepare("SELECT id, state FROM requests WHERE run_id = ?");
+  st.bind(1, *a.run);
+  while (st.step())
+    if (states.count(st.column_text(1))) ids.push_back(st.column_int64(0));
   return ids;
 }
 }  // namespace
 
 Result<int64_t> Store::retry(const QueueAction& action) {
   Tx tx(*this);
-  auto ids = select_requests(tx.db(), action, "'quarantined','blocked','cancelled','needed'");
+  auto ids = select_requests(tx.db(), action, {"quarantined", "blocked", "cancelled", "needed"});
   if (!ids) return ids.error();
   for (int64_t id : *ids) {
     tx.db().cached("UPDATE requests SET attempts = 0, failed_drones = '[]', backoff_until_ms = 0, blocked_by = NULL "
@@ -182,7 +205,7 @@ Result<int64_t> Store::retry(const QueueAction& action) {
 
 Result<int64_t> Store::cancel(const QueueAction& action) {
   Tx tx(*this);
-  auto ids = select_requests(tx.db(), action, "'needed','leased','blocked'");
+  auto ids = select_requests(tx.db(), action, {"needed", "leased", "blocked"});
   if (!ids) return ids.error();
   for (int64_t id : *ids) {
     tx.db().cached("UPDATE leases SET state = 'revoked' WHERE request_id = ? AND state = 'live'").bind(1, id).run();
@@ -195,6 +218,23 @@ Result<int64_t> Store::cancel(const QueueAction& action) {
 Result<int64_t> Store::set_paused(const QueueAction& action, bool paused) {
   Tx tx(*this);
   int64_t n = 0;
+  if (action.atom) {
+    // One request: held back by a backoff that never ends (claims skip it), until resumed or retried.
+    auto r = named_request(tx.db(), action);
+    if (!r) return r.error();
+    auto [id, state] = *r;
+    if (state != "needed" && state != "blocked") {
+      tx.commit();
+      return 0;  // building or done: nothing waits to be held back
+    }
+    n = paused ? tx.db().cached("UPDATE requests SET backoff_until_ms = ? WHERE id = ? AND backoff_until_ms < ?")
+                     .bind(1, kPausedUntilMs).bind(2, id).bind(3, kPausedUntilMs).run()
+               : tx.db().cached("UPDATE requests SET backoff_until_ms = 0 WHERE id = ? AND backoff_until_ms >= ?")
+                     .bind(1, id).bind(2, kPausedUntilMs).run();
+    if (n > 0) tx.event(paused ? "paused" : "resumed", id, "=" + parse_atom(*action.atom)->cpv(), "", "one request");
+    tx.commit();
+    return n;
+  }
   if (action.run) {
     n = tx.db().cached("UPDATE runs SET paused = ? WHERE id = ?").bind(1, paused ? 1 : 0).bind(2, *action.run).run();
     if (n == 0) return make_error(ErrorKind::not_found, "no run " + std::to_string(*action.run));

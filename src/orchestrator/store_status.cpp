@@ -50,6 +50,8 @@ std::vector<QueueRow> Store::queue(const std::string& state_filter, int64_t limi
       std::string fp = st.column_text(10);
       if (paused) {
         r.reason = "run paused";
+      } else if (backoff >= kPausedUntilMs) {
+        r.reason = "paused by the operator";
       } else if (deps_pending > 0) {
         auto& d = m_db.cached(
             "SELECT q.atom FROM dependencies d JOIN requests q ON q.id = d.depends_on WHERE d.request_id = ? "

@@ -168,6 +168,16 @@ TEST_F(CliTest, QueueActionsSendTheirTarget) {
   EXPECT_EQ(gateway.calls().size(), before);
 }
 
+TEST_F(CliTest, QueueActionOnAnUnknownAtomPrintsTheErrorAndFails) {
+  for (const char* verb : {"retry", "cancel", "pause", "resume"}) {
+    auto r = admin({verb, "dev-libs/foo-1.0"});
+    EXPECT_EQ(r.code, 1) << verb << r.out;
+    EXPECT_EQ(r.out, "") << verb;
+    EXPECT_NE(r.err.find("no request for dev-libs/foo-1.0"), std::string::npos) << verb << r.err;
+    EXPECT_EQ(r.err.find(": ok"), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(CliTest, TokenCreatePrintsOnlyTheTokenOnStdout) {
   auto r = admin({"token", "create", "delta"});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -28,6 +28,30 @@ TEST_F(CliTest, StatusShowsCountsAndAProgressBarPerRun) {
   EXPECT_NE(r.out.find("# published"), std::string::npos);
 }
 
+TEST_F(CliTest, StatusWithAnOrchestratorDownSaysSoAndFails) {
+  gateway.status["orchestrators"] = json::parse(
+      R"([{"name": "amd64", "url": "http://10.0.0.2:8080", "up": false, "drones": 0, "error": "connection refused"}])");
+  gateway.status["queue"] = json::object();
+  gateway.status["runs"] = json::array();
+  auto r = run({"status"});
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("Queue:  unknown (no orchestrator reachable)\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("empty"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("orchestrator 'amd64' (http://10.0.0.2:8080) is unreachable: connection refused"),
+            std::string::npos)
+      << r.err;
+  auto j = run({"status", "--json"});
+  EXPECT_EQ(j.code, 1);
+  EXPECT_EQ(json::parse(j.out), gateway.status);
+  // One of two down: the counts are the other's, marked as partial.
+  gateway.status = swarm::test::canned_status();
+  gateway.status["orchestrators"].push_back({{"name", "arm64"}, {"url", "http://10.0.0.3:8080"}, {"up", false}});
+  r = run({"status"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("5 ready to build (not counted: 1 unreachable orchestrator)\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("orchestrator 'arm64' (http://10.0.0.3:8080) is unreachable"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, JsonPrintsTheApiAnswerAsItIs) {
   for (const auto& [cmd, expected] : std::vector<std::pair<std::string, json>>{
            {"status", gateway.status}, {"drones", gateway.nodes}, {"queue", gateway.queue}}) {

@@ -195,6 +195,9 @@ inline FakeGateway::FakeGateway(std::string admin_token)
   m_server.route("POST", "/api/v1/queue/{action}", [this, unauthorized](const HttpRequest& r) {
     record(r);
     if (!admin(r)) return unauthorized();
+    // dev-libs/foo-1.0 is the atom no orchestrator has a request for.
+    if (auto body = r.json(); body && body->value("atom", "") == "dev-libs/foo-1.0")
+      return HttpResponse::error(404, "not_found", "no request for dev-libs/foo-1.0");
     return HttpResponse::json({{"status", "ok"}, {"changed", 3}});
   });
   m_server.route("POST", "/api/v1/tokens", [this, unauthorized](const HttpRequest& r) {

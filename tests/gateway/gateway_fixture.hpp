@@ -8,6 +8,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,7 +65,12 @@ class FakeOrchestrator {
     });
     m_server->route("POST", "/api/v1/queue/{verb}", [this](const HttpRequest& r) {
       record(r);
-      return HttpResponse::json({{"status", "ok"}, {"changed", 1}});
+      json body = json::parse(r.body, nullptr, false);
+      std::lock_guard lock(m_mutex);
+      std::string atom = body.is_object() ? body.value("atom", "") : "";
+      if (m_known_atoms && !atom.empty() && !m_known_atoms->count(atom))
+        return HttpResponse::error(404, "not_found", "no request for " + atom);
+      return HttpResponse::json({{"status", "ok"}, {"affected", 1}});
     });
     m_server->route("GET", "/api/v1/builds/{id}/log", [this](const HttpRequest& r) {
       record(r);
@@ -94,6 +101,11 @@ class FakeOrchestrator {
     m_status[key] = value;
   }
   void set_known_build(std::string id) { m_known_build = std::move(id); }
+  /// Queue actions on other atoms answer 404 (by default every atom is known).
+  void set_known_atoms(std::set<std::string> atoms) {
+    std::lock_guard lock(m_mutex);
+    m_known_atoms = std::move(atoms);
+  }
   void stop() { m_server->stop(); }
   std::vector<Recorded> requests() const {
     std::lock_guard lock(m_mutex);
@@ -124,6 +136,7 @@ class FakeOrchestrator {
   std::string m_name;
   std::string m_url;
   std::string m_known_build = "41";
+  std::optional<std::set<std::string>> m_known_atoms;
   std::unique_ptr<HttpServer> m_server;
   mutable std::mutex m_mutex;
   json m_status;

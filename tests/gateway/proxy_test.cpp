@@ -112,6 +112,34 @@ TEST_F(ProxyTest, QueueActionsAreForwarded) {
   expect_no_admin_token_anywhere(*b);
 }
 
+TEST_F(ProxyTest, QueueActionsActOnExactlyWhatTheyName) {
+  a->set_known_atoms({});
+  b->set_known_atoms({"=dev-libs/a-1"});
+  // An atom without an orchestrator: asked of each live one; the answer says where it acted.
+  auto r = post(admin(), "/api/v1/queue/pause", {{"atom", "=dev-libs/a-1"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r)["affected"], 1);
+  EXPECT_EQ(body(r)["orchestrators"], json::array({"orch-b"}));
+  EXPECT_EQ(json::parse(a->requests_to("/api/v1/queue/pause").at(0).body), json({{"atom", "=dev-libs/a-1"}}));
+  EXPECT_EQ(json::parse(b->requests_to("/api/v1/queue/pause").at(0).body), json({{"atom", "=dev-libs/a-1"}}));
+  // An atom no orchestrator knows: 404 with the orchestrator's JSON error, not "ok".
+  auto none = post(admin(), "/api/v1/queue/retry", {{"atom", "dev-libs/foo-1.0"}});
+  EXPECT_EQ(none.status, 404) << none.body;
+  EXPECT_EQ(body(none)["error"], "not_found");
+  EXPECT_EQ(body(none)["message"], "no request for dev-libs/foo-1.0");
+  // A named orchestrator's 404 reaches the caller as it is.
+  auto named = post(admin(), "/api/v1/queue/cancel", {{"atom", "=dev-libs/a-1"}, {"orchestrator", "orch-a"}});
+  EXPECT_EQ(named.status, 404);
+  // Runs are numbered per orchestrator: with two, a run alone names nothing.
+  size_t before = a->requests_to("/api/v1/queue/").size() + b->requests_to("/api/v1/queue/").size();
+  auto run = post(admin(), "/api/v1/queue/pause", {{"run", 3}});
+  EXPECT_EQ(run.status, 400) << run.body;
+  EXPECT_NE(body(run)["message"].get<std::string>().find("orchestrator"), std::string::npos);
+  EXPECT_EQ(a->requests_to("/api/v1/queue/").size() + b->requests_to("/api/v1/queue/").size(), before);
+  ASSERT_EQ(post(admin(), "/api/v1/queue/pause", {{"run", 3}, {"orchestrator", "orch-a"}}).status, 200);
+  EXPECT_EQ(json::parse(a->requests_to("/api/v1/queue/pause").back().body), json({{"run", 3}}));
+}
+
 TEST_F(ProxyTest, QueueListingMergesEveryLiveOrchestrator) {
   auto all = get(client(), "/api/v1/queue?state=needed");
   ASSERT_EQ(all.status, 200) << all.body;

@@ -191,6 +191,12 @@ TEST_F(ViewsTest, EventStreamMergesGatewayAndOrchestratorEvents) {
     return events.has([](const json& e) { return e["kind"] == "heartbeat" && e["data"] == "plain text"; });
   }));
   auto recent = body(get(client(), "/api/v1/events/recent?limit=500"))["events"];
+  for (const char* bad : {"abc", "-1", "99999999", "1e3", ""}) {
+    auto r = get(client(), std::string("/api/v1/events/recent?limit=") + bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_EQ(body(r)["error"], "invalid") << bad;
+  }
+  EXPECT_EQ(body(get(client(), "/api/v1/events/recent?limit=1"))["events"].size(), 1u);
   bool relayed = false;
   for (auto& e : recent)
     if (e["orchestrator"] == "orch-a") relayed = true;

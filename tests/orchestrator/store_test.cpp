@@ -338,6 +338,56 @@ TEST_F(StoreTest, PauseResumeCancel) {
   EXPECT_FALSE(store->retry(QueueAction{}).ok());
 }
 
+TEST_F(StoreTest, QueueActionsActOnlyOnWhatTheyName) {
+  auto run1 = submit({pkg("=dev-libs/a-1"), pkg("=dev-libs/b-1")});
+  auto run2 = submit({pkg("=dev-libs/c-1")});
+  // Pausing an atom holds back that request only: its run and the other runs go on.
+  ASSERT_EQ(store->set_paused(QueueAction{"=dev-libs/a-1", std::nullopt, std::nullopt}, true).value(), 1);
+  EXPECT_EQ(reason_of("=dev-libs/a-1"), "paused by the operator");
+  EXPECT_EQ(store->ready_count(), 2);
+  auto l1 = claim("d1");
+  auto l2 = claim("d2");
+  ASSERT_TRUE(l1 && l2);
+  EXPECT_NE(l1->cpv, "dev-libs/a-1");
+  EXPECT_NE(l2->cpv, "dev-libs/a-1");
+  EXPECT_FALSE(claim("d3"));
+  ASSERT_EQ(store->set_paused(QueueAction{"=dev-libs/a-1", std::nullopt, std::nullopt}, false).value(), 1);
+  EXPECT_EQ(store->set_paused(QueueAction{"=dev-libs/a-1", std::nullopt, std::nullopt}, false).value(), 0);
+  auto l3 = claim("d3");
+  ASSERT_TRUE(l3);
+  EXPECT_EQ(l3->cpv, "dev-libs/a-1");
+  // A run: only that run.
+  ASSERT_EQ(store->set_paused(QueueAction{std::nullopt, run2.run, std::nullopt}, true).value(), 1);
+  for (const auto& r : store->status()["runs"]) EXPECT_EQ(r["paused"].get<bool>(), r["run"] == run2.run) << r.dump();
+
+  // Unknown atoms and runs are errors, not "0 changed".
+  for (auto res : {store->retry(QueueAction{"=dev-libs/nope-1.0", std::nullopt, std::nullopt}),
+                   store->cancel(QueueAction{"dev-libs/nope-1.0", std::nullopt, std::nullopt}),
+                   store->set_paused(QueueAction{"=dev-libs/nope-1.0", std::nullopt, std::nullopt}, true),
+                   store->retry(QueueAction{std::nullopt, 99, std::nullopt}),
+                   store->cancel(QueueAction{std::nullopt, 99, std::nullopt}),
+                   store->set_paused(QueueAction{std::nullopt, 99, std::nullopt}, false),
+                   store->cancel(QueueAction{"=dev-libs/c-1", run1.run, std::nullopt})}) {
+    ASSERT_FALSE(res.ok());
+    EXPECT_EQ(res.error().kind, ErrorKind::not_found) << res.error().message;
+  }
+  auto missing = store->retry(QueueAction{"=dev-libs/nope-1.0", std::nullopt, std::nullopt});
+  EXPECT_EQ(missing.error().message, "no request for dev-libs/nope-1.0");
+  // A known atom with nothing to do: ok, 0 changed.
+  EXPECT_EQ(store->retry(QueueAction{"=dev-libs/a-1", std::nullopt, std::nullopt}).value(), 0);
+}
+
+TEST_F(StoreTest, RetryOfAnAtomTouchesItsLatestRequestOnly) {
+  submit({pkg("=dev-libs/a-1")});
+  ASSERT_EQ(store->cancel(QueueAction{"=dev-libs/a-1", std::nullopt, std::nullopt}).value(), 1);
+  submit({pkg("=dev-libs/a-1")});
+  ASSERT_EQ(store->cancel(QueueAction{"=dev-libs/a-1", std::nullopt, std::nullopt}).value(), 1);
+  ASSERT_EQ(store->retry(QueueAction{"=dev-libs/a-1", std::nullopt, std::nullopt}).value(), 1);
+  int needed = 0;
+  for (const auto& r : store->queue()) needed += r.state == "needed";
+  EXPECT_EQ(needed, 1) << "one request, not one per run";
+}
+
 TEST_F(StoreTest, EventsRecordEveryTransition) {
   std::vector<std::string> kinds;
   store->set_event_listener([&](const std::vector<StoreEvent>& ev) {

@@ -157,11 +157,12 @@ Commands define_commands(CLI::App& app, Options& o) {
 
   CLI::App** queue_actions[] = {&c.retry, &c.cancel, &c.pause, &c.resume};
   const char* descriptions[] = {"Build requests again (admin)", "Cancel requests (admin)",
-                                "Pause a run, or every run (admin)", "Resume a run, or every run (admin)"};
+                                "Pause a request, a run, or every run (admin)",
+                                "Resume a request, a run, or every run (admin)"};
   const char* names[] = {"retry", "cancel", "pause", "resume"};
   for (int i = 0; i < 4; ++i) {
     CLI::App* cmd = app.add_subcommand(names[i], descriptions[i]);
-    if (i < 2) cmd->add_option("atom", o.atom, "The request's atom (any run)");
+    cmd->add_option("atom", o.atom, "The request's atom (its latest request)");
     c.run_option[i] = cmd->add_option("--run", o.run, "The run")->check(CLI::PositiveNumber);
     cmd->add_option("--orchestrator", o.orchestrator, "Only this orchestrator");
     *queue_actions[i] = cmd;
@@ -211,13 +212,14 @@ int queue_action(const CommandContext& ctx, const Commands& c, CLI::App* cmd, co
   bool has_run = c.run_option[index]->count() > 0;
   if (has_run) action.run = o.run;
   if (!o.orchestrator.empty()) action.orchestrator = o.orchestrator;
-  if (index < 2) {
-    if (o.atom.empty() == !has_run) return usage(ctx.err, cmd->get_name() + ": give an ATOM or --run N (one of them)");
-    if (!o.atom.empty()) {
-      auto cpv = normalize_atom(o.atom);
-      if (!cpv) return usage(ctx.err, cmd->get_name() + ": " + cpv.error().message);
-      action.atom = *cpv;
-    }
+  // retry and cancel need a target; pause and resume without one act on every run.
+  if (index < 2 && o.atom.empty() && !has_run)
+    return usage(ctx.err, cmd->get_name() + ": give an ATOM or --run N (one of them)");
+  if (!o.atom.empty() && has_run) return usage(ctx.err, cmd->get_name() + ": give an ATOM or --run N, not both");
+  if (!o.atom.empty()) {
+    auto cpv = normalize_atom(o.atom);
+    if (!cpv) return usage(ctx.err, cmd->get_name() + ": " + cpv.error().message);
+    action.atom = *cpv;
   }
   return cmd_queue_action(ctx, cmd->get_name(), action);
 }

@@ -114,7 +114,10 @@ int cmd_status(const CommandContext& ctx) {
   } else {
     render_status(a->json, ctx.out);
   }
-  return kExitOk;
+  // The queue of an orchestrator that does not answer is unknown, not empty: a failure.
+  auto down = unreachable_orchestrators(a->json);
+  for (const auto& line : down) ctx.err << "build-swarm: " << line << "\n";
+  return down.empty() ? kExitOk : kExitFailed;
 }
 
 int cmd_drones(const CommandContext& ctx) {

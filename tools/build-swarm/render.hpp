@@ -39,6 +39,8 @@ std::string progress_bar(const nlohmann::json& counts, int width);
 /// The legend of progress_bar's characters, one line.
 std::string progress_legend();
 
+/// One line per orchestrator GET /api/v1/status reports down ("orchestrator 'a' (URL) is unreachable: why").
+std::vector<std::string> unreachable_orchestrators(const nlohmann::json& status);
 /// GET /api/v1/status: drone and queue counts, orchestrators, one progress bar per run.
 void render_status(const nlohmann::json& status, std::ostream& out);
 /// GET /api/v1/nodes: one row per drone and a count line.

@@ -166,6 +166,21 @@ std::string progress_legend() {
   return out;
 }
 
+std::vector<std::string> unreachable_orchestrators(const json& status) {
+  std::vector<std::string> down;
+  const json& list = member(status, "orchestrators");
+  if (!list.is_array()) return down;
+  for (const auto& o : list) {
+    if (!o.is_object() || orchestrator_state(o) != "down") continue;
+    std::string text = "orchestrator '" + string_of(o, {"name"}) + "'";
+    if (std::string url = string_of(o, {"url", "base_url"}); !url.empty()) text += " (" + url + ")";
+    text += " is unreachable";
+    if (std::string e = string_of(o, {"error", "message"}); !e.empty()) text += ": " + e;
+    down.push_back(text);
+  }
+  return down;
+}
+
 void render_status(const json& status, std::ostream& out) {
   const json& drones = member(status, "drones");
   std::string d = nonzero_counts(drones, drone_counts(), "none");
@@ -183,13 +198,20 @@ void render_status(const json& status, std::ostream& out) {
   const json& queue = member(status, "queue");
   int64_t total = 0;
   for (const auto& s : request_states()) total += count_of(queue, s);
+  // Counts come only from orchestrators that answered: say so rather than show an empty queue.
+  auto down = unreachable_orchestrators(status);
+  const json& orchestrators = member(status, "orchestrators");
+  bool none_up = !down.empty() && orchestrators.is_array() && down.size() == orchestrators.size();
   out << "Queue:  ";
-  if (total == 0) {
+  if (none_up) {
+    out << "unknown (no orchestrator reachable)";
+  } else if (total == 0) {
     out << "empty";
   } else {
     out << total << " requests: " << nonzero_counts(queue, request_states(), "");
     if (member(status, "ready").is_number()) out << "; " << count_of(status, "ready") << " ready to build";
   }
+  if (!down.empty() && !none_up) out << " (not counted: " << down.size() << " unreachable orchestrator" << (down.size() == 1 ? "" : "s") << ")";
   out << "\n";
   render_orchestrators(member(status, "orchestrators"), out);
   render_runs(member(status, "runs"), out);

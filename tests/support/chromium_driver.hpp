@@ -53,6 +53,8 @@ class ChromiumDriver {
   std::vector<std::string> page_errors();
   /// Asks the browser to close, then kills its process group; idempotent.
   void stop() noexcept;
+  /// Changes the limit for each following DevTools command (a test of timeouts shortens it briefly).
+  void set_command_timeout(std::chrono::milliseconds timeout) { m_options.command_timeout = timeout; }
   /// The browser's process id (also its process group), -1 once stopped.
   pid_t pid() const { return m_pid; }
 

@@ -1,5 +1,7 @@
 #include "orchestrator/store.hpp"
 
+#include <deque>
+
 #include "common/logging.hpp"
 #include "orchestrator/store_internal.hpp"
 
@@ -74,8 +76,11 @@ Status Store::integrity_check() {
   return m_db.integrity_check();
 }
 
-void set_request_state(Store::Tx& tx, int64_t request_id, const std::string& state, const std::string& reason,
-                       const std::string& drone) {
+namespace {
+
+// Writes a request's state and reason with an event; the blocking rule is the caller's business.
+void write_state(Store::Tx& tx, int64_t request_id, const std::string& state, const std::string& reason,
+                 const std::string& drone) {
   auto& st = tx.db().cached("UPDATE requests SET state = ?, reason = ?, updated_ms = ? WHERE id = ? RETURNING atom");
   st.bind(1, state).bind(2, reason.empty() ? std::optional<std::string>() : std::optional<std::string>(reason));
   st.bind(3, tx.now_ms()).bind(4, request_id);
@@ -85,46 +90,98 @@ void set_request_state(Store::Tx& tx, int64_t request_id, const std::string& sta
   tx.event(state, request_id, atom, drone, reason);
 }
 
+struct Blocking {
+  std::string state;
+  std::optional<int64_t> blocked_by;
+};
+
+Blocking blocking_of(Database& db, int64_t request_id) {
+  auto& st = db.cached("SELECT state, blocked_by FROM requests WHERE id = ?");
+  st.bind(1, request_id);
+  Blocking b;
+  if (st.step()) b = Blocking{st.column_text(0), st.column_optional_int64(1)};
+  st.reset();
+  return b;
+}
+
+// The dependency that blocks a request under the rule (the first by submission order), named by the
+// cancelled or quarantined request at the root of its chain; nothing when none blocks it.
+std::optional<std::pair<int64_t, std::string>> blocker_of(Database& db, int64_t request_id) {
+  auto& st = db.cached(
+      "SELECT COALESCE(CASE WHEN q.state = 'blocked' THEN q.blocked_by END, q.id) FROM dependencies d "
+      "JOIN requests q ON q.id = d.depends_on WHERE d.request_id = ? AND q.state IN ('cancelled','quarantined','blocked') "
+      "ORDER BY q.seq LIMIT 1");
+  st.bind(1, request_id);
+  std::optional<int64_t> root;
+  if (st.step()) root = st.column_int64(0);
+  st.reset();
+  if (!root) return std::nullopt;
+  auto& r = db.cached("SELECT cpv, state FROM requests WHERE id = ?");
+  r.bind(1, *root);
+  std::string reason;
+  if (r.step()) {
+    std::string state = r.column_text(1);
+    reason = "dependency " + r.column_text(0) + (state == "cancelled" ? " was cancelled" : " is " + state);
+  }
+  r.reset();
+  return std::make_pair(*root, reason);
+}
+
+std::vector<int64_t> waiting_dependents(Database& db, int64_t request_id) {
+  auto& st = db.cached(
+      "SELECT r.id FROM dependencies d JOIN requests r ON r.id = d.request_id "
+      "WHERE d.depends_on = ? AND r.state IN ('needed','blocked')");
+  st.bind(1, request_id);
+  std::vector<int64_t> out;
+  while (st.step()) out.push_back(st.column_int64(0));
+  st.reset();
+  return out;
+}
+
+}  // namespace
+
+void set_request_state(Store::Tx& tx, int64_t request_id, const std::string& state, const std::string& reason,
+                       const std::string& drone) {
+  write_state(tx, request_id, state, reason, drone);
+  apply_blocking_rule(tx, request_id);
+}
+
+void apply_blocking_rule(Store::Tx& tx, int64_t request_id) {
+  auto& db = tx.db();
+  std::deque<int64_t> work{request_id};
+  bool origin = true;
+  while (!work.empty()) {
+    int64_t id = work.front();
+    work.pop_front();
+    Blocking before = blocking_of(db, id);
+    bool changed = false;
+    if (before.state == "needed" || before.state == "blocked") {
+      auto blocker = blocker_of(db, id);
+      std::optional<int64_t> by = blocker ? std::optional<int64_t>(blocker->first) : std::nullopt;
+      if (blocker && (before.state != "blocked" || before.blocked_by != by)) {
+        db.cached("UPDATE requests SET blocked_by = ? WHERE id = ?").bind(1, by).bind(2, id).run();
+        write_state(tx, id, "blocked", blocker->second, "");
+        changed = true;
+      } else if (!blocker && before.state == "blocked") {
+        db.cached("UPDATE requests SET blocked_by = NULL WHERE id = ?").bind(1, id).run();
+        write_state(tx, id, "needed", "no dependency blocks it any more", "");
+        changed = true;
+      } else if (!blocker && before.blocked_by) {
+        db.cached("UPDATE requests SET blocked_by = NULL WHERE id = ?").bind(1, id).run();
+      }
+    }
+    // The origin's state was just changed by the caller, so its dependents are looked at in any case.
+    if (changed || origin)
+      for (int64_t dep : waiting_dependents(db, id)) work.push_back(dep);
+    origin = false;
+  }
+}
+
 void on_request_published(Store::Tx& tx, int64_t request_id) {
   tx.db().cached("UPDATE requests SET deps_pending = deps_pending - 1 WHERE id IN "
                  "(SELECT request_id FROM dependencies WHERE depends_on = ?) AND deps_pending > 0")
       .bind(1, request_id)
       .run();
-  unblock_dependents(tx, request_id);
-}
-
-void block_dependents(Store::Tx& tx, int64_t request_id, const std::string& reason) {
-  std::vector<int64_t> frontier{request_id};
-  while (!frontier.empty()) {
-    int64_t id = frontier.back();
-    frontier.pop_back();
-    std::vector<int64_t> next;
-    {
-      auto& st = tx.db().cached(
-          "SELECT r.id FROM dependencies d JOIN requests r ON r.id = d.request_id "
-          "WHERE d.depends_on = ? AND r.state IN ('needed','blocked') AND r.blocked_by IS NULL");
-      st.bind(1, id);
-      while (st.step()) next.push_back(st.column_int64(0));
-    }
-    for (int64_t dep : next) {
-      tx.db().cached("UPDATE requests SET blocked_by = ? WHERE id = ?").bind(1, request_id).bind(2, dep).run();
-      set_request_state(tx, dep, "blocked", reason);
-      frontier.push_back(dep);
-    }
-  }
-}
-
-void unblock_dependents(Store::Tx& tx, int64_t request_id) {
-  std::vector<int64_t> ids;
-  {
-    auto& st = tx.db().cached("SELECT id FROM requests WHERE blocked_by = ? AND state = 'blocked'");
-    st.bind(1, request_id);
-    while (st.step()) ids.push_back(st.column_int64(0));
-  }
-  for (int64_t id : ids) {
-    tx.db().cached("UPDATE requests SET blocked_by = NULL WHERE id = ?").bind(1, id).run();
-    set_request_state(tx, id, "needed", "");
-  }
 }
 
 }  // namespace swarm::orch

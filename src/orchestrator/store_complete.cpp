@@ -110,7 +110,6 @@ void uncharge_streak(Store::Tx& tx, const std::string& drone, const StoreOptions
     if (state == "quarantined" && attempts < o.max_attempts &&
         static_cast<int64_t>(kept.size()) < o.quarantine_after_drones) {
       set_request_state(tx, request_id, "needed", "un-charged: drone " + drone + " was grounded");
-      unblock_dependents(tx, request_id);
     }
   }
 }
@@ -193,8 +192,7 @@ CompleteResponse Store::record_failure(const LeaseRecord& lease, const CompleteR
     if (attempts >= m_options.max_attempts || static_cast<int64_t>(failed.size()) >= m_options.quarantine_after_drones) {
       std::string reason = "failed " + std::to_string(attempts) + " times on " + std::to_string(failed.size()) +
                            " drones (" + cls + "): " + last_line.substr(0, 200);
-      set_request_state(tx, lease.request_id, "quarantined", reason, lease.drone);
-      block_dependents(tx, lease.request_id, "dependency " + lease.atom.substr(1) + " is quarantined");
+      set_request_state(tx, lease.request_id, "quarantined", reason, lease.drone);  // blocks its dependents
     } else {
       set_request_state(tx, lease.request_id, "needed", "attempt " + std::to_string(attempts) + " failed (" + cls + ")",
                         lease.drone);

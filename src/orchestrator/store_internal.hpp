@@ -41,13 +41,14 @@ inline constexpr const char* kLeaseSelect =
     "l.timeout_s, l.upload_retries, u.repo_revision, l.answer FROM leases l JOIN requests r ON r.id = l.request_id "
     "JOIN runs u ON u.id = r.run_id ";
 
-/// Moves dependents of `request_id` that wait on it: when it is published their pending count drops.
+/// Lowers the pending count of `request_id`'s dependents: it is published.
 void on_request_published(Store::Tx& tx, int64_t request_id);
-/// Blocks every request that (transitively) depends on `request_id`, with the reason.
-void block_dependents(Store::Tx& tx, int64_t request_id, const std::string& reason);
-/// Unblocks dependents blocked because of `request_id` (it is needed again).
-void unblock_dependents(Store::Tx& tx, int64_t request_id);
-/// Sets a request's state with an event.
+/// The blocking rule, the one place it lives: a waiting request (needed or blocked) is blocked while a
+/// dependency is cancelled, quarantined or blocked itself, with blocked_by and the reason naming the
+/// cancelled or quarantined request at the root; else it is needed. Applied to `request_id` and, as far as
+/// anything changes, to its dependents transitively.
+void apply_blocking_rule(Store::Tx& tx, int64_t request_id);
+/// Sets a request's state with an event, then applies the blocking rule from it.
 void set_request_state(Store::Tx& tx, int64_t request_id, const std::string& state, const std::string& reason,
                        const std::string& drone = "");
 

@@ -120,22 +120,17 @@ Result<QueueSubmitResponse> Store::submit(const QueueSubmit& submission) {
   for (const auto& cpv : added) {
     int64_t id = id_of[cpv];
     int64_t pending = 0;
-    std::optional<int64_t> blocker;
     for (const auto& dep : graph.deps[cpv]) {
       auto it = id_of.find(dep);
       if (it == id_of.end()) continue;
       db.cached("INSERT OR IGNORE INTO dependencies(request_id, depends_on) VALUES(?,?)").bind(1, id).bind(2, it->second).run();
-      const std::string& s = state_of[dep];
-      if (s != "published") ++pending;
-      if (s == "blocked" || s == "quarantined") blocker = it->second;
+      if (state_of[dep] != "published") ++pending;
     }
     db.cached("UPDATE requests SET deps_pending = ? WHERE id = ?").bind(1, pending).bind(2, id).run();
     tx.event("queued", id, "=" + cpv, "", "run " + std::to_string(out.run));
-    if (blocker) {
-      db.cached("UPDATE requests SET blocked_by = ? WHERE id = ?").bind(1, *blocker).bind(2, id).run();
-      set_request_state(tx, id, "blocked", "a dependency is quarantined");
-    }
   }
+  // A new request depending on a blocked, quarantined or cancelled one is blocked from the start.
+  for (const auto& cpv : added) apply_blocking_rule(tx, id_of[cpv]);
   tx.event("run", std::nullopt, "", "",
            "run " + std::to_string(out.run) + ": " + std::to_string(out.added) + " added, " + std::to_string(out.skipped) +
                " skipped, " + std::to_string(graph.removed.size()) + " cycle edges removed");
@@ -196,8 +191,7 @@ Result<int64_t> Store::retry(const QueueAction& action) {
   for (int64_t id : *ids) {
     tx.db().cached("UPDATE requests SET attempts = 0, failed_drones = '[]', backoff_until_ms = 0, blocked_by = NULL "
                    "WHERE id = ?").bind(1, id).run();
-    set_request_state(tx, id, "needed", "retry requested");
-    unblock_dependents(tx, id);
+    set_request_state(tx, id, "needed", "retry requested");  // blocked again if a dependency still blocks it
   }
   tx.commit();
   return static_cast<int64_t>(ids->size());

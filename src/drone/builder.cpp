@@ -2,9 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "common/packages_index.hpp"
 #include "drone/build_command.hpp"
@@ -34,6 +36,16 @@ std::string join(const std::vector<std::string>& argv) {
 
 }  // namespace
 
+bool revision_matches(const std::string& wanted, const std::string& actual) {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::string w = lower(wanted), a = lower(actual);
+  if (w.empty() || a.empty()) return false;
+  return w == a || (w.size() >= 7 && a.size() > w.size() && a.compare(0, w.size(), w) == 0);
+}
+
 Builder::Builder(BuilderSettings settings, ProcessRunner& runner, const Clock& clock)
     : m_settings(std::move(settings)), m_runner(runner), m_clock(clock) {}
 
@@ -45,10 +57,53 @@ std::string Builder::local_revision() const {
   return r;
 }
 
-bool Builder::needs_sync(const std::string& wanted) const { return !wanted.empty() && wanted != local_revision(); }
+Result<std::string> Builder::tree_revision() const {
+  const fs::path& dir = m_settings.repo_dir;
+  std::error_code ec;
+  if (!fs::exists(dir / ".git", ec)) {
+    auto text = read_whole_file(dir / "metadata" / "timestamp.commit");
+    if (!text)
+      return make_error(ErrorKind::not_found, "cannot tell the revision of " + dir.string() +
+                                                  ": no .git and no metadata/timestamp.commit");
+    std::istringstream in(*text);
+    std::string word;
+    if (!(in >> word))
+      return make_error(ErrorKind::invalid, (dir / "metadata" / "timestamp.commit").string() + " is empty");
+    return word;
+  }
+  const fs::path out = m_settings.work_dir / "tmp" / "repo-head.out";
+  fs::create_directories(out.parent_path(), ec);
+  fs::remove(out, ec);
+  ProcessSpec spec;
+  // safe.directory: the tree usually belongs to portage, not to the drone's user.
+  spec.argv = {"git", "-c", "safe.directory=" + dir.string(), "-C", dir.string(), "rev-parse", "HEAD"};
+  spec.env_unset = {"GIT_DIR", "GIT_WORK_TREE"};
+  spec.output_file = out;
+  spec.timeout = m_settings.revision_timeout;
+  spec.kill_grace = m_settings.kill_grace;
+  ProcessResult r = m_runner.run(spec, nullptr);
+  auto output = read_whole_file(out);
+  const std::string text = output ? *output : std::string();
+  fs::remove(out, ec);
+  if (!r.success())
+    return make_error(ErrorKind::io, "git rev-parse HEAD in " + dir.string() + " " + describe(r) + ": " + text);
+  // stderr shares the file: the answer is the last word that looks like an object name.
+  std::istringstream in(text);
+  std::string head;
+  for (std::string word; in >> word;)
+    if (word.size() >= 40 && std::all_of(word.begin(), word.end(), [](char c) { return std::isxdigit(c & 0xff); }))
+      head = word;
+  if (head.empty()) return make_error(ErrorKind::io, "git rev-parse HEAD in " + dir.string() + " printed no revision: " + text);
+  return head;
+}
 
-Status Builder::sync(const std::string& wanted, const fs::path& log_file, const std::atomic<bool>* cancel,
-                     const std::string& marker) {
+Status Builder::reach_revision(const std::string& wanted, const fs::path& log_file, const std::atomic<bool>* cancel,
+                               const std::string& marker) {
+  auto have = tree_revision();
+  if (have && revision_matches(wanted, *have)) {
+    if (local_revision() != *have) (void)write_file_durably(m_settings.work_dir / "repo_revision", *have + "\n");
+    return {};
+  }
   if (m_settings.sync_command.empty())
     return make_error(ErrorKind::invalid, "the lease needs repository revision " + wanted + " and no --sync-command is set");
   append_line(log_file, ">>> swarm-drone: syncing to repository revision " + wanted + ": " + join(m_settings.sync_command));
@@ -59,11 +114,20 @@ Status Builder::sync(const std::string& wanted, const fs::path& log_file, const 
   spec.kill_grace = m_settings.kill_grace;
   spec.env_set["PKGDIR"] = m_settings.pkgdir.string();
   spec.env_set["SWARM_REPO_REVISION"] = wanted;
+  spec.env_set["SWARM_REPO_DIR"] = m_settings.repo_dir.string();
   spec.marker = marker;
   ProcessResult r = m_runner.run(spec, cancel);
   if (r.cancelled) return make_error(ErrorKind::conflict, "sync cancelled");
   if (!r.success()) return make_error(ErrorKind::io, "sync " + describe(r));
-  return write_file_durably(m_settings.work_dir / "repo_revision", wanted + "\n");
+  have = tree_revision();
+  if (!have) return make_error(ErrorKind::io, "after the sync: " + have.error().message);
+  if (!revision_matches(wanted, *have)) {
+    const std::string why = "after the sync " + m_settings.repo_dir.string() + " is at " + *have +
+                            ", the lease needs " + wanted;
+    append_line(log_file, ">>> swarm-drone: " + why);
+    return make_error(ErrorKind::io, why);
+  }
+  return write_file_durably(m_settings.work_dir / "repo_revision", *have + "\n");
 }
 
 BuildReport Builder::build(const Atom& atom, std::chrono::milliseconds timeout, const fs::path& log_file,

@@ -1,5 +1,6 @@
 #pragma once
-// Builder: syncs the ebuild tree when a lease needs a newer one, runs the canonical emerge command
+// Builder: brings the ebuild tree to a lease's revision (syncing when it is elsewhere, then checking
+// the tree itself), runs the canonical emerge command
 // for one atom in its own process group with the lease's timeout, and finds the binary it produced.
 
 #include <atomic>
@@ -22,9 +23,11 @@ namespace swarm::drone {
 struct BuilderSettings {
   std::vector<std::string> emerge_command = {"emerge"};
   std::vector<std::string> sync_command;  // empty: never sync
+  std::filesystem::path repo_dir = "/var/db/repos/gentoo";  // the ebuild repository emerge builds from
   std::filesystem::path pkgdir;
-  std::filesystem::path work_dir;         // holds repo_revision, the last synced revision
+  std::filesystem::path work_dir;         // holds repo_revision, the last revision the tree was found at
   std::chrono::milliseconds sync_timeout{1'800'000};
+  std::chrono::milliseconds revision_timeout{60'000};  // git rev-parse HEAD
   std::chrono::milliseconds kill_grace{10'000};
 };
 
@@ -46,18 +49,22 @@ struct BuildTracking {
   std::function<void(const ProcessStarted&)> on_start;  // before emerge runs
 };
 
+/// True when the tree at `actual` is the `wanted` revision: equal, or `wanted` abbreviates it (7+ characters).
+bool revision_matches(const std::string& wanted, const std::string& actual);
+
 class Builder {
  public:
   /// `runner` and `clock` must outlive the builder.
   Builder(BuilderSettings settings, ProcessRunner& runner, const Clock& clock);
 
-  /// The ebuild repository revision this drone last synced to ("" when never).
+  /// The ebuild repository revision the tree was last found at ("" when never checked).
   std::string local_revision() const;
-  /// True when `wanted` is set and differs from local_revision().
-  bool needs_sync(const std::string& wanted) const;
-  /// Runs the sync command (output appended to `log_file`) and records `wanted` on success.
-  Status sync(const std::string& wanted, const std::filesystem::path& log_file, const std::atomic<bool>* cancel,
-              const std::string& marker = {});
+  /// The tree's real revision: `git rev-parse HEAD` in repo_dir, else metadata/timestamp.commit's first word.
+  Result<std::string> tree_revision() const;
+  /// Makes the tree be at `wanted`: nothing when it is; else runs the sync command (output appended to
+  /// `log_file`, SWARM_REPO_REVISION=wanted in its environment) and fails unless the tree then is.
+  Status reach_revision(const std::string& wanted, const std::filesystem::path& log_file, const std::atomic<bool>* cancel,
+                        const std::string& marker = {});
 
   /// Builds `atom` (output appended to `log_file`), killing the group at `timeout` or on cancel.
   BuildReport build(const Atom& atom, std::chrono::milliseconds timeout, const std::filesystem::path& log_file,

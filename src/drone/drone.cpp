@@ -31,6 +31,7 @@ DroneConfig absolute_paths(DroneConfig c) {
   std::error_code ec;
   c.work_dir = fs::absolute(c.work_dir, ec).lexically_normal();
   c.pkgdir = fs::absolute(c.pkgdir, ec).lexically_normal();
+  c.repo_dir = fs::absolute(c.repo_dir, ec).lexically_normal();
   return c;
 }
 
@@ -38,9 +39,11 @@ BuilderSettings builder_settings(const DroneConfig& c) {
   BuilderSettings s;
   s.emerge_command = split_command(c.emerge_command);
   s.sync_command = split_command(c.sync_command);
+  s.repo_dir = c.repo_dir;
   s.pkgdir = c.pkgdir;
   s.work_dir = c.work_dir;
   s.sync_timeout = seconds_ms(c.sync_timeout_s);
+  s.revision_timeout = seconds_ms(c.revision_timeout_s);
   s.kill_grace = seconds_ms(c.kill_grace_s);
   return s;
 }
@@ -281,6 +284,13 @@ void Drone::work_loop() {
     }
     if (auto st = check_upload_target(lease.upload); !st) {
       release_unwanted(lease, orchestrator, st.error().message);
+      continue;
+    }
+    if (!m_lease_runner.takes(lease)) {
+      // Handed back at once, the same lease may come straight back: wait before asking again.
+      release_unwanted(lease, orchestrator, "its run needs repository revision " + lease.repo_revision +
+                                                ", which this drone failed to sync to");
+      m_state.pause(seconds_ms(m_config.backoff_max_s), true);
       continue;
     }
     drone_log()->info("lease {}: {} (attempt {}, fence {}) from {}", lease.lease_id, lease.atom, lease.attempt,

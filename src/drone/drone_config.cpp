@@ -31,7 +31,9 @@ void add_drone_options(CLI::App& app, DroneConfig& c) {
                  "PEM file of the gateway's public key (default: fetched from the gateway)");
   app.add_option("--emerge-command", c.emerge_command, "emerge program (and leading arguments)");
   app.add_option("--emerge-info-command", c.emerge_info_command, "Command printing emerge --info");
-  app.add_option("--sync-command", c.sync_command, "Command syncing the ebuild repository");
+  app.add_option("--sync-command", c.sync_command,
+                 "Command syncing the ebuild repository (SWARM_REPO_REVISION in its environment)");
+  app.add_option("--repo-dir", c.repo_dir, "The ebuild repository whose revision must match the lease's");
   app.add_option("--compiler", c.compiler, "Compiler resolving -march=native for the fingerprint");
   app.add_option("--portage-dir", c.portage_dir, "Portage configuration directory hashed into the fingerprint");
   app.add_option("--pkgdir", c.pkgdir, "Portage PKGDIR the builds write to")->envname("PKGDIR");
@@ -60,6 +62,7 @@ void add_drone_options(CLI::App& app, DroneConfig& c) {
   app.add_option("--complete-busy-timeout", c.complete_busy_timeout_s,
                  "Seconds to keep re-sending a completion the orchestrator answers in_progress");
   app.add_option("--sync-timeout", c.sync_timeout_s, "Seconds the sync command may take");
+  app.add_option("--revision-timeout", c.revision_timeout_s, "Seconds git may take to tell the repository's revision");
   app.add_option("--kill-grace", c.kill_grace_s, "Seconds between SIGTERM and SIGKILL of a build");
   app.add_option("--backoff-initial", c.backoff_initial_s, "First retry delay, seconds");
   app.add_option("--backoff-max", c.backoff_max_s, "Longest retry delay, seconds");

@@ -24,7 +24,8 @@ struct DroneConfig {
   std::filesystem::path gateway_public_key_file;  // empty: GET {gateway}/api/v1/pubkey
   std::string emerge_command = "emerge";
   std::string emerge_info_command = "emerge --info";
-  std::string sync_command = "emerge --sync";
+  std::string sync_command = "emerge --sync";  // gets SWARM_REPO_REVISION, the revision the lease needs
+  std::filesystem::path repo_dir = "/var/db/repos/gentoo";  // checked against the lease's revision
   std::string compiler = "gcc";            // resolves -march=native for the fingerprint
   std::filesystem::path portage_dir = "/etc/portage";
   std::filesystem::path pkgdir = "/var/cache/binpkgs";
@@ -52,6 +53,7 @@ struct DroneConfig {
   double complete_backoff_max_s = 160;
   double complete_busy_timeout_s = 3600;  // how long "in_progress" answers are followed
   double sync_timeout_s = 1800;
+  double revision_timeout_s = 60;  // git rev-parse HEAD of the repository
   double kill_grace_s = 10;
   double backoff_initial_s = 1;
   double backoff_max_s = 60;

@@ -100,6 +100,21 @@ LeaseEnd LeaseRunner::finish(JournalEntry& entry, LeaseEnd end, const std::strin
   return end;
 }
 
+bool LeaseRunner::takes(const WorkLease& lease) {
+  if (m_unreachable_revision.empty()) return true;
+  if (lease.repo_revision != m_unreachable_revision) {
+    m_unreachable_revision.clear();
+    return true;
+  }
+  auto have = m_builder.tree_revision();
+  if (have && revision_matches(lease.repo_revision, *have)) {
+    drone_log()->info("the repository reached revision {}: taking work of its run again", lease.repo_revision);
+    m_unreachable_revision.clear();
+    return true;
+  }
+  return false;
+}
+
 LeaseEnd LeaseRunner::run_new(const WorkLease& lease, const std::string& orchestrator) {
   JournalEntry entry;
   entry.lease = lease;
@@ -151,8 +166,9 @@ std::optional<LeaseEnd> LeaseRunner::build_step(JournalEntry& entry) {
     return fail(failure::kBuild, "refusing to build: " + atom.error().message);
   }
   m_state.set_activity(Activity::building);
-  if (m_builder.needs_sync(entry.lease.repo_revision)) {
-    Status st = m_builder.sync(entry.lease.repo_revision, entry.log_file, m_state.cancel_flag(), build_marker(id));
+  if (!entry.lease.repo_revision.empty()) {
+    Status st =
+        m_builder.reach_revision(entry.lease.repo_revision, entry.log_file, m_state.cancel_flag(), build_marker(id));
     if (!st && m_state.lease_revoked()) return finish(entry, LeaseEnd::lost, "lease revoked during the sync");
     if (!st && m_state.hard_stop()) {
       release(entry, "drone stopping");
@@ -161,6 +177,7 @@ std::optional<LeaseEnd> LeaseRunner::build_step(JournalEntry& entry) {
     }
     if (!st) {
       entry.exit_code = -1;
+      m_unreachable_revision = entry.lease.repo_revision;
       return fail(failure::kSync, st.error().message);
     }
   }

@@ -37,6 +37,10 @@ class LeaseRunner {
   /// A lease found in the journal at start-up.
   LeaseEnd resume(JournalEntry entry);
 
+  /// False for a lease of the run (known by its repository revision: leases name no run) whose revision
+  /// this drone failed to reach, until a lease of another revision comes or the tree is found at it.
+  bool takes(const WorkLease& lease);
+
   /// The per-attempt build log: <work-dir>/logs/<category>_<pf>/<attempt>.log.
   std::filesystem::path log_path_for(const WorkLease& lease) const;
 
@@ -54,6 +58,7 @@ class LeaseRunner {
   Builder& m_builder;
   const Delivery& m_delivery;
   const Clock& m_clock;
+  std::string m_unreachable_revision;  // "" when none; touched by the work loop's thread only
 };
 
 }  // namespace swarm::drone

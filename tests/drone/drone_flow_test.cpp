@@ -226,10 +226,14 @@ TEST_F(DroneFlowTest, BuildHangIsKilledAtTheTimeoutWithItsGrandchild) {
 }
 
 TEST_F(DroneFlowTest, SyncRunsWhenTheLeaseNeedsANewerTreeAndItsFailureIsTheDrones) {
+  // The stand-in sync brings the tree (no .git: metadata/timestamp.commit) to the revision it is given.
+  fs::create_directories(m_dir / "repo" / "metadata");
   write_file(m_dir / "sync.sh", "#!/bin/sh\necho synced \"$SWARM_REPO_REVISION\" >> " + (m_dir / "syncs").string() +
-                                    "\n[ \"$SWARM_REPO_REVISION\" != bad ] || exit 3\n");
+                                    "\n[ \"$SWARM_REPO_REVISION\" != bad ] || exit 3\necho \"$SWARM_REPO_REVISION 1\" > " +
+                                    (m_dir / "repo" / "metadata" / "timestamp.commit").string() + "\n");
   fs::permissions(m_dir / "sync.sh", fs::perms::owner_all);
   m_config.sync_command = (m_dir / "sync.sh").string();
+  m_config.repo_dir = m_dir / "repo";
   auto l1 = lease("S1", "=dev-libs/foo-1.0");
   l1.repo_revision = "rev-1";
   auto l2 = lease("S2", "=dev-libs/bar-1.0");
@@ -248,6 +252,74 @@ TEST_F(DroneFlowTest, SyncRunsWhenTheLeaseNeedsANewerTreeAndItsFailureIsTheDrone
   EXPECT_EQ(cs[2].result, "failed");
   EXPECT_EQ(cs[2].failure_class.value_or(""), "sync");
   EXPECT_EQ(argv_log().size(), 2u) << "no build after a failed sync";
+}
+
+// Issue 10, defect 7: `--repo-revision deadbeef` with `--sync-command /bin/true` was "synced".
+TEST_F(DroneFlowTest, ATreeNotAtTheLeasesRevisionAfterTheSyncFailsAndTheRunIsTakenNoMore) {
+  ASSERT_EQ(run_shell("git init -q " + (m_dir / "repo").string()), 0);
+  write_file(m_dir / "repo" / "file", "x\n");
+  const std::string git = "git -C " + (m_dir / "repo").string() + " -c user.name=t -c user.email=t@example.org ";
+  ASSERT_EQ(run_shell(git + "add file && " + git + "commit -q -m c && " + git + "rev-parse HEAD > " +
+                      (m_dir / "head").string()),
+            0);
+  std::string head = read_file(m_dir / "head");
+  head.pop_back();
+  write_file(m_dir / "sync.sh", "#!/bin/sh\necho \"$SWARM_REPO_REVISION\" >> " + (m_dir / "syncs").string() + "\n");
+  fs::permissions(m_dir / "sync.sh", fs::perms::owner_all);
+  m_config.sync_command = (m_dir / "sync.sh").string();  // exits 0 and changes nothing, like /bin/true
+  m_config.repo_dir = m_dir / "repo";
+
+  auto bad = lease("R1", "=dev-libs/foo-1.0");
+  bad.repo_revision = "deadbeef";
+  m_orch->add_lease(bad);
+  start_drone();
+  ASSERT_TRUE(wait_for([&] { return answered(1); }, 30s));
+  auto c = m_orch->completions().at(0);
+  EXPECT_EQ(c.result, "failed");
+  EXPECT_EQ(c.failure_class.value_or(""), "sync");
+  EXPECT_NE(c.log_tail.find("the lease needs deadbeef"), std::string::npos) << c.log_tail;
+  EXPECT_TRUE(argv_log().empty()) << "emerge ran on the wrong tree";
+  EXPECT_EQ(read_file(m_dir / "syncs"), "deadbeef\n");
+
+  // More work of that run is handed back untouched: no sync, no build, no completion.
+  auto same_run = lease("R2", "=dev-libs/bar-1.0");
+  same_run.repo_revision = "deadbeef";
+  m_orch->add_lease(same_run);
+  ASSERT_TRUE(wait_for([&] { return m_orch->released().size() == 1; }, 30s));
+  EXPECT_EQ(m_orch->released().at(0), "R2");
+  EXPECT_EQ(read_file(m_dir / "syncs"), "deadbeef\n");
+  EXPECT_EQ(m_orch->completions().size(), 1u);
+  EXPECT_TRUE(argv_log().empty());
+
+  // A run at the tree's revision (abbreviated) builds.
+  auto good = lease("R3", "=dev-libs/baz-1.0");
+  good.repo_revision = head.substr(0, 12);
+  m_orch->add_lease(good);
+  ASSERT_TRUE(wait_for([&] { return answered(2); }, 30s));
+  EXPECT_EQ(m_orch->completions().at(1).result, "built");
+  EXPECT_EQ(argv_log().size(), 1u);
+  EXPECT_EQ(read_file(m_dir / "syncs"), "deadbeef\n") << "no sync for a tree already there";
+}
+
+TEST_F(DroneFlowTest, ARunWhoseRevisionTheTreeReachesLaterIsTakenAgain) {
+  fs::create_directories(m_dir / "repo" / "metadata");
+  write_file(m_dir / "repo" / "metadata" / "timestamp.commit", "aaaaaaaaaa 1\n");
+  m_config.repo_dir = m_dir / "repo";  // the harness's sync is /bin/true
+  auto l1 = lease("T1", "=dev-libs/foo-1.0");
+  l1.repo_revision = "bbbbbbbbbb";
+  m_orch->add_lease(l1);
+  start_drone();
+  ASSERT_TRUE(wait_for([&] { return answered(1); }, 30s));
+  EXPECT_EQ(m_orch->completions().at(0).failure_class.value_or(""), "sync");
+
+  // Someone brings the tree there: the next lease of the run builds.
+  write_file(m_dir / "repo" / "metadata" / "timestamp.commit", "bbbbbbbbbb 2\n");
+  auto l2 = lease("T2", "=dev-libs/bar-1.0");
+  l2.repo_revision = "bbbbbbbbbb";
+  m_orch->add_lease(l2);
+  ASSERT_TRUE(wait_for([&] { return answered(2); }, 30s));
+  EXPECT_EQ(m_orch->completions().at(1).result, "built");
+  EXPECT_TRUE(m_orch->released().empty());
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ class CompleteTest : public ::testing::Test {
     o.gateway_public_key_file = (dir / "gateway.pub").string();
     o.complete_wait_s = complete_wait_s;
     o.http_threads = 2;
+    o.index_batch_ms = index_batch_ms;
     if (gated) o.before_intake = [this](const std::string&, const std::atomic<bool>& stopping) { gate.pass(stopping); };
     orch = std::make_unique<Orchestrator>(o);
     auto port = orch->start();
@@ -121,6 +122,7 @@ class CompleteTest : public ::testing::Test {
 
   test::TempDir dir;
   Ed25519Key key = Ed25519Key::generate().value();
+  int64_t index_batch_ms = 300;
   IntakeGate gate;
   std::unique_ptr<Orchestrator> orch;
   std::string url;
@@ -210,32 +212,9 @@ namespace {
 
 // The drone whose binary was just accepted asks for work before the batched index is written: it gets
 // the dependent its binary unblocks (the index is written early), not unrelated ready work.
-TEST(DependentFirst, AnAcceptedDependencyIsPublishedBeforeTheNextClaim) {
-  test::TempDir dir;
-  Ed25519Key key = Ed25519Key::generate().value();
-  test::write_file(dir / "gateway.pub", key.public_pem());
-  OrchestratorOptions o;
-  o.listen = "127.0.0.1:0";
-  o.name = "orch";
-  o.data_dir = dir / "data";
-  o.gateway_public_key_file = (dir / "gateway.pub").string();
-  o.http_threads = 2;
-  o.index_batch_ms = 60000;  // without the early write, the dependent would wait a minute
-  Orchestrator orch(o);
-  auto port = orch.start();
-  ASSERT_TRUE(port.ok()) << port.error().message;
-  std::string url = "http://127.0.0.1:" + std::to_string(*port);
-  auto client = [&](const std::string& subject, const std::string& role) {
-    TicketClaims c;
-    c.subject = subject;
-    c.audience = "orch";
-    c.issued_unix = system_clock()->now_unix();
-    c.expires_unix = c.issued_unix + 600;
-    c.extra = {{"role", role}, {"fp", ""}};
-    HttpClientOptions ho;
-    ho.bearer_token = sign_ticket(key, c);
-    return HttpClient(url, ho);
-  };
+TEST_F(CompleteTest, AnAcceptedDependencyIsPublishedBeforeTheNextClaim) {
+  index_batch_ms = 60000;  // without the early write, the dependent would wait a minute
+  start(10, false);
   // lib (critical: app needs it) and an unrelated package that stays ready all along.
   json graph = {{"packages",
                  {{{"atom", "dev-libs/lib-1.0"}, {"duration_s", 600}},
@@ -248,7 +227,7 @@ TEST(DependentFirst, AnAcceptedDependencyIsPublishedBeforeTheNextClaim) {
   json lease = work->json().value();
   ASSERT_EQ(lease["atom"].get<std::string>().find("lib-1.0") != std::string::npos, true) << lease.dump();
   std::string rel = "dev-libs/lib/lib-1.0-1.gpkg.tar";
-  fs::path staged = dir / "data/staging/d1" / lease["lease_id"].get<std::string>() / rel;
+  staged = dir / "data/staging/d1" / lease["lease_id"].get<std::string>() / rel;
   fs::create_directories(staged.parent_path());
   ASSERT_EQ(test::run_shell("sh '" + (test::source_dir() / "tests/support/make-gpkg.sh").string() + "' '" +
                             staged.string() + "' dev-libs lib-1.0 1"),
@@ -262,7 +241,6 @@ TEST(DependentFirst, AnAcceptedDependencyIsPublishedBeforeTheNextClaim) {
   auto next = client("d1", "drone").post_json("/api/v1/work?wait=0", json::object());
   ASSERT_TRUE(next.ok() && next->status == 200);
   EXPECT_NE(next->json().value()["atom"].get<std::string>().find("app-1.0"), std::string::npos) << next->body;
-  orch.stop();
 }
 
 }  // namespace
